@@ -1,0 +1,3 @@
+from gongshu.cli import main
+
+main()

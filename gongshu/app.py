@@ -1,0 +1,125 @@
+"""The web application: pages under ``/``, the JSON API under ``/api/v1``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from gongshu import __version__
+from gongshu.db import make_engine, make_session_factory
+from gongshu.errors import GongshuError, NotAuthenticated, ValidationFailed
+from gongshu.i18n import current_language, pick_language
+from gongshu.settings import Settings, get_settings
+from gongshu.validation import errors_from_pydantic
+from gongshu.web.templating import render
+
+LANG_COOKIE = "gongshu_lang"
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+API_DESCRIPTION = """
+公数（Gongshu）公共数据管理平台的 JSON 接口 / The JSON API of the Gongshu public data platform.
+
+Authenticate with a bearer token from `POST /api/v1/auth/token`, or with an API key in the
+`X-API-Key` header (or as `Authorization: Bearer gsk_…`). Errors come as
+`{"error": {"code", "message", "errors"}}`; messages follow `Accept-Language` (zh, en).
+"""
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for the given settings (default: from the environment)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Gongshu 公数",
+        version=__version__,
+        description=API_DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    engine = make_engine(settings)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        query_lang = request.query_params.get("lang")
+        if _is_api(request):
+            lang = pick_language(request.headers.get("accept-language"), settings.default_language)
+        else:
+            lang = pick_language(
+                query_lang, request.cookies.get(LANG_COOKIE), settings.default_language
+            )
+        token = current_language.set(lang)
+        try:
+            response = await call_next(request)
+        finally:
+            current_language.reset(token)
+        response.headers["X-Request-ID"] = request.state.request_id
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if query_lang in ("zh", "en"):
+            response.set_cookie(
+                LANG_COOKIE, query_lang, max_age=365 * 86400, samesite="lax", httponly=True
+            )
+        return response
+
+    @app.exception_handler(GongshuError)
+    async def domain_error(request: Request, exc: GongshuError) -> Response:
+        lang = current_language.get()
+        message = exc.localized(lang)
+        errors = exc.localized_errors() if isinstance(exc, ValidationFailed) else {}
+        if _is_api(request):
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+            body = {"error": {"code": exc.code, "message": message, "errors": errors}}
+            return JSONResponse(body, status_code=exc.status_code, headers=headers)
+        if isinstance(exc, NotAuthenticated):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": message, "errors": errors},
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        failure = errors_from_pydantic(exc.errors())
+        return await domain_error(request, failure)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from gongshu.audit import api as audit_api
+    from gongshu.audit import pages as audit_pages
+    from gongshu.auth import api as auth_api
+    from gongshu.auth import pages as auth_pages
+    from gongshu.catalog import api as catalog_api
+    from gongshu.catalog import pages as catalog_pages
+    from gongshu.orgs import api as orgs_api
+    from gongshu.orgs import pages as orgs_pages
+    from gongshu.web import pages as web_pages
+
+    for module in (auth_api, orgs_api, catalog_api, audit_api):
+        app.include_router(module.router, prefix="/api/v1")
+    for module in (web_pages, auth_pages, orgs_pages, catalog_pages, audit_pages):
+        app.include_router(module.router)

@@ -1,0 +1,5 @@
+"""audit pages (filled in by the audit work)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""auth api (filled in by the auth work)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

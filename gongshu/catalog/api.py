@@ -1,0 +1,5 @@
+"""catalog api (filled in by the catalog work)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,7 @@
+"""catalog commands."""
+
+import typer
+
+from gongshu.cli_support import bi
+
+app = typer.Typer(help=bi("catalog"), no_args_is_help=True)

@@ -1,0 +1,5 @@
+"""catalog pages (filled in by the catalog work)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

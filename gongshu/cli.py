@@ -1,0 +1,71 @@
+"""The ``gongshu`` command. Settings come from the environment (``GONGSHU_*``)."""
+
+from __future__ import annotations
+
+import typer
+
+from gongshu.audit.cli import app as audit_app
+from gongshu.auth.cli import app as user_app
+from gongshu.catalog.cli import app as catalog_app
+from gongshu.cli_support import bi, say
+from gongshu.demo.cli import app as demo_app
+from gongshu.jobs.cli import app as jobs_app
+from gongshu.orgs.cli import app as agency_app
+from gongshu.settings import get_settings
+
+app = typer.Typer(
+    help=bi("公数公共数据管理平台命令行工具"), no_args_is_help=True, add_completion=False
+)
+db_app = typer.Typer(help=bi("数据库结构迁移"), no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(agency_app, name="agency")
+app.add_typer(user_app, name="user")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(audit_app, name="audit")
+app.add_typer(demo_app, name="demo")
+app.add_typer(jobs_app, name="jobs")
+
+
+@app.command(help=bi("启动网页与接口服务"))
+def serve(
+    host: str = typer.Option("127.0.0.1", help=bi("监听地址")),
+    port: int = typer.Option(8000, help=bi("监听端口")),
+    workers: int = typer.Option(1, help=bi("工作进程数")),
+) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    typer.echo(say("服务地址：http://{host}:{port}/", host=host, port=port))
+    typer.echo(say("数据库：{url}", url=settings.sqlalchemy_url))
+    uvicorn.run(
+        "gongshu.app:create_app", factory=True, host=host, port=port, workers=workers,
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade", help=bi("将数据库升级到最新结构"))
+def db_upgrade(revision: str = typer.Argument("head", help=bi("目标版本"))) -> None:
+    from gongshu.migrate import upgrade
+
+    upgrade(get_settings(), revision)
+    typer.echo(say("数据库已升级到 {revision}", revision=revision))
+
+
+@db_app.command("downgrade", help=bi("将数据库降级到指定结构版本"))
+def db_downgrade(revision: str = typer.Argument(..., help=bi("目标版本"))) -> None:
+    from gongshu.migrate import downgrade
+
+    downgrade(get_settings(), revision)
+    typer.echo(say("数据库已降级到 {revision}", revision=revision))
+
+
+@db_app.command("check", help=bi("检查数据模型与迁移脚本是否一致"))
+def db_check() -> None:
+    from gongshu.migrate import check
+
+    check(get_settings())
+    typer.echo(say("数据模型与迁移脚本一致"))
+
+
+def main() -> None:
+    app()

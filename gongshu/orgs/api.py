@@ -1,0 +1,5 @@
+"""orgs api (filled in by the orgs work)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

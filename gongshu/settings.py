@@ -1,0 +1,81 @@
+"""One settings object for the whole platform.
+
+Every setting is read from the environment with the ``GONGSHU_`` prefix (``GONGSHU_ENV``,
+``GONGSHU_DATABASE_URL`` …) or from a ``.env`` file in the working directory. Each one is
+documented in ``docs/configuration.md``; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-development-only"  # noqa: S105 — refused in production
+
+
+class Settings(BaseSettings):
+    """The platform's configuration, one instance per process (see ``get_settings``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GONGSHU_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = ""
+    data_dir: Path = Path("var")
+    secret_key: str = DEFAULT_SECRET_KEY
+    default_language: Literal["zh", "en"] = "zh"
+    city_name: str = "临沂市"
+    platform_name: str = "公共数据管理平台"
+    base_url: str = "http://127.0.0.1:8000"
+
+    session_timeout_minutes: int = Field(default=30, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    password_min_length: int = Field(default=10, ge=8)
+    password_min_classes: int = Field(default=3, ge=1, le=4)
+    password_history: int = Field(default=5, ge=0)
+    require_admin_totp: bool | None = None
+    access_token_minutes: int = Field(default=60, ge=1)
+    argon2_profile: Literal["default", "fast"] = "default"
+
+    catalog_sequence_width: int = Field(default=4, ge=1, le=12)
+    grading_table_file: Path | None = None
+
+    job_poll_seconds: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+                raise ValueError(
+                    "GONGSHU_SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production (生产环境必须设置至少 32 个字符的随机密钥)"
+                )
+            if self.argon2_profile == "fast":
+                raise ValueError("GONGSHU_ARGON2_PROFILE=fast is for tests only")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'gongshu.db').resolve()}"
+
+    @property
+    def admin_totp_required(self) -> bool:
+        """Admins must use a second factor in production unless explicitly configured."""
+        if self.require_admin_totp is not None:
+            return self.require_admin_totp
+        return self.env == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,57 @@
+"""The Jinja2 environment shared by every page: translation, labels, formatting, CSRF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from gongshu.i18n import current_language, translate
+from gongshu.labels import label
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+templates = Jinja2Templates(directory=str(TEMPLATE_DIR), extensions=["jinja2.ext.i18n"])
+env = templates.env
+env.globals["_"] = translate
+env.globals["gettext"] = translate
+
+
+def _local(value: dt.datetime | dt.date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Datetimes are stored in UTC and shown in the city's time (Asia/Shanghai)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(LOCAL_TZ).strftime(fmt)
+    return value.strftime("%Y-%m-%d")
+
+
+def _label(value: enum.Enum | str | None) -> str:
+    return label(value)
+
+
+env.filters["local"] = _local
+env.filters["label"] = _label
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page with the request's user, language and CSRF token available."""
+    state = request.state
+    ctx: dict[str, Any] = {
+        "request": request,
+        "actor": getattr(state, "actor", None),
+        "lang": current_language.get(),
+        "csrf_token": getattr(state, "csrf_token", ""),
+        "settings": request.app.state.settings,
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, template, ctx, status_code=status_code)
