@@ -24,7 +24,7 @@ LANG_COOKIE = "gongshu_lang"
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 API_DESCRIPTION = """
-公数（Gongshu）公共数据管理平台的 JSON 接口 / The JSON API of the Gongshu public data platform.
+The JSON API of Gongshu, the public data management platform.
 
 Authenticate with a bearer token from `POST /api/v1/auth/token`, or with an API key in the
 `X-API-Key` header (or as `Authorization: Bearer gsk_…`). Errors come as
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for the given settings (default: from the environment)."""
     settings = settings or get_settings()
     app = FastAPI(
-        title="Gongshu 公数",
+        title="Gongshu",
         version=__version__,
         description=API_DESCRIPTION,
         openapi_url="/api/v1/openapi.json",

@@ -60,7 +60,11 @@ class Base(DeclarativeBase):
     """Base of every model; constraint names follow ``NAMING_CONVENTION``."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {  # noqa: RUF012 — SQLAlchemy reads it as a class attribute
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
 
 
 def make_engine(settings: Settings) -> Engine:

@@ -60,5 +60,5 @@ def pick_language(*candidates: str | None) -> Language:
         for part in candidate.replace(";", ",").split(","):
             code = part.strip().lower()[:2]
             if code in LANGUAGES:
-                return code  # type: ignore[return-value]
+                return code
     return "zh"

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
             if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
                 raise ValueError(
                     "GONGSHU_SECRET_KEY must be set to a random value of at least 32 characters "
-                    "in production (生产环境必须设置至少 32 个字符的随机密钥)"
+                    "in production"
                 )
             if self.argon2_profile == "fast":
                 raise ValueError("GONGSHU_ARGON2_PROFILE=fast is for tests only")

@@ -52,7 +52,7 @@ def errors_from_pydantic(errors: Sequence[Mapping[str, Any]]) -> ValidationFaile
         template = _MESSAGES.get(str(err.get("type")), GENERIC)
         ctx = {k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, int | str)}
         try:
-            message = translate(template, **ctx)
+            message = translate(template).format(**ctx)
         except (KeyError, IndexError):
             message = translate(GENERIC)
         out.setdefault(_field_name(err.get("loc", ())), []).append(message)

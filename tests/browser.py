@@ -39,7 +39,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def live_env(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
     """Environment of a committed scratch database loaded with the demo city."""
     scratch_gen = scratch_database(settings, tmp_path_factory.mktemp("live"))
     scratch = next(scratch_gen)
@@ -47,7 +49,9 @@ def live_env(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
     env["GONGSHU_DATABASE_URL"] = scratch.sqlalchemy_url
     env["GONGSHU_DATA_DIR"] = str(scratch.data_dir)
     subprocess.run(
-        [sys.executable, "-m", "gongshu", "demo", "load"], env=env, check=True,
+        [sys.executable, "-m", "gongshu", "demo", "load"],
+        env=env,
+        check=True,
         capture_output=True,
     )
     try:
@@ -70,7 +74,7 @@ def live_server(live_env: dict[str, str]) -> Iterator[str]:
     deadline = time.monotonic() + 30
     while True:
         try:
-            with urllib.request.urlopen(f"{base}/login", timeout=2) as r:  # noqa: S310
+            with urllib.request.urlopen(f"{base}/login", timeout=2) as r:
                 if r.status == 200:
                     break
         except OSError:

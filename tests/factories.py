@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from gongshu.identifiers import make_credit_code
 from sqlalchemy.orm import Session
 
 from gongshu.auth import service as auth_service
@@ -18,7 +19,6 @@ from gongshu.auth.schemas import UserCreate
 from gongshu.catalog import service as catalog_service
 from gongshu.catalog.models import Dataset
 from gongshu.catalog.schemas import DatasetCreate, FieldIn
-from gongshu.identifiers import make_credit_code
 from gongshu.orgs import service as orgs_service
 from gongshu.orgs.models import Agency, AgencyKind, Region, RegionLevel
 from gongshu.orgs.schemas import AgencyCreate, RegionCreate
@@ -149,8 +149,14 @@ def dataset_input(**overrides: Any) -> DatasetCreate:
         "level": "general_1",
         "update_cycle": "daily",
         "fields": [
-            FieldIn(name="credit_code", label="统一社会信用代码", is_key=True, required=True,
-                    length=18, sensitivity="credit_code"),
+            FieldIn(
+                name="credit_code",
+                label="统一社会信用代码",
+                is_key=True,
+                required=True,
+                length=18,
+                sensitivity="credit_code",
+            ),
             FieldIn(name="name", label="企业名称", required=True, length=200),
             FieldIn(name="registered_on", label="成立日期", data_type="date", filterable=True),
         ],

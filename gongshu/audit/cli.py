@@ -19,8 +19,13 @@ def verify() -> None:
         typer.secho(say("审计链完整：共校验 {n} 条记录", n=result.checked), fg="green")
         return
     typer.secho(
-        say("审计链已被破坏：第 {seq} 条记录（ID {id}）：{reason}",
-            seq=result.broken_seq, id=result.broken_id, reason=result.localized_reason(get_settings().default_language)),
-        err=True, fg="red",
+        say(
+            "审计链已被破坏：第 {seq} 条记录（ID {id}）：{reason}",
+            seq=result.broken_seq,
+            id=result.broken_id,
+            reason=result.localized_reason(get_settings().default_language),
+        ),
+        err=True,
+        fg="red",
     )
     raise typer.Exit(1)

@@ -159,15 +159,25 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
     for entry in session.scalars(stmt):
         if entry.seq != expected_seq:
             return VerifyResult(
-                False, checked, entry.seq, entry.id, "序号不连续：应为 {expected}，实为 {actual}",
+                False,
+                checked,
+                entry.seq,
+                entry.id,
+                "序号不连续：应为 {expected}，实为 {actual}",
                 {"expected": expected_seq, "actual": entry.seq},
             )
         if entry.prev_hash != prev:
             return VerifyResult(
-                False, checked, entry.seq, entry.id, "前一条记录的哈希不匹配（记录被删除、插入或重排）"
+                False,
+                checked,
+                entry.seq,
+                entry.id,
+                "前一条记录的哈希不匹配（记录被删除、插入或重排）",
             )
         if _hash_entry(entry) != entry.entry_hash:
-            return VerifyResult(False, checked, entry.seq, entry.id, "记录内容与其哈希不符（记录被篡改）")
+            return VerifyResult(
+                False, checked, entry.seq, entry.id, "记录内容与其哈希不符（记录被篡改）"
+            )
         prev = entry.entry_hash
         expected_seq += 1
         checked += 1
@@ -175,7 +185,10 @@ def verify(session: Session, batch: int = 5000) -> VerifyResult:
     head_seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
     if head_seq != checked or head_hash != prev:
         return VerifyResult(
-            False, checked, checked + 1 if head_seq > checked else checked, None,
+            False,
+            checked,
+            checked + 1 if head_seq > checked else checked,
+            None,
             "链头指向第 {head} 条，但链上只有 {count} 条（末尾记录被删除或链头被改动）",
             {"head": head_seq, "count": checked},
         )

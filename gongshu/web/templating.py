@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gongshu.i18n import current_language, translate
 from gongshu.labels import label
@@ -18,8 +19,14 @@ from gongshu.labels import label
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
-templates = Jinja2Templates(directory=str(TEMPLATE_DIR), extensions=["jinja2.ext.i18n"])
-env = templates.env
+env = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=select_autoescape(default=True),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates = Jinja2Templates(env=env)
 env.globals["_"] = translate
 env.globals["gettext"] = translate
 
@@ -54,4 +61,7 @@ def render(
         "settings": request.app.state.settings,
     }
     ctx.update(context or {})
-    return templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    response: HTMLResponse = templates.TemplateResponse(
+        request, template, ctx, status_code=status_code
+    )
+    return response
