@@ -152,11 +152,19 @@ class VerifyResult:
 
 def verify(session: Session, batch: int = 5000) -> VerifyResult:
     """Recompute the whole chain and name the first entry that does not fit."""
+    stmt = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    result = session.scalars(stmt)
+    try:
+        return _verify_entries(session, result)
+    finally:
+        result.close()  # a server-side cursor on PostgreSQL, left early on a broken chain
+
+
+def _verify_entries(session: Session, entries: Iterable[AuditEntry]) -> VerifyResult:
     expected_seq = 1
     prev = GENESIS_HASH
     checked = 0
-    stmt = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
-    for entry in session.scalars(stmt):
+    for entry in entries:
         if entry.seq != expected_seq:
             return VerifyResult(
                 False,

@@ -89,11 +89,11 @@ def test_deleted_last_entry_is_caught(db: Session) -> None:
 def test_inserted_entry_is_caught(db: Session) -> None:
     entries = _append(db, 3)
     # An attacker shifts later entries up and slots a forged one in, with a correct own hash.
-    last_seq = entries[-1].seq
-    for e in reversed(entries[1:]):
-        db.execute(update(AuditEntry).where(AuditEntry.id == e.id).values(seq=e.seq + 1))
+    seqs = [e.seq for e in entries]
+    for e, seq in reversed(list(zip(entries[1:], seqs[1:], strict=True))):
+        db.execute(update(AuditEntry).where(AuditEntry.id == e.id).values(seq=seq + 1))
     forged = AuditEntry(
-        seq=entries[1].seq,
+        seq=seqs[1],
         at=entries[0].at,
         actor_id=None,
         actor_name="forger",
@@ -111,21 +111,21 @@ def test_inserted_entry_is_caught(db: Session) -> None:
     forged.entry_hash = service._hash_entry(forged)
     db.add(forged)
     db.flush()
-    db.execute(update(AuditHead).values(seq=last_seq + 1))
+    db.execute(update(AuditHead).values(seq=seqs[-1] + 1))
     result = service.verify(db)
     assert not result.ok
-    assert result.broken_seq == entries[1].seq + 1
+    assert result.broken_seq == seqs[1] + 1
 
 
 def test_reordered_entries_are_caught(db: Session) -> None:
     entries = _append(db, 3)
-    a, b = entries[0], entries[1]
+    (a, a_seq), (b, b_seq) = (entries[0], entries[0].seq), (entries[1], entries[1].seq)
     db.execute(update(AuditEntry).where(AuditEntry.id == a.id).values(seq=-1))
-    db.execute(update(AuditEntry).where(AuditEntry.id == b.id).values(seq=a.seq))
-    db.execute(update(AuditEntry).where(AuditEntry.id == a.id).values(seq=b.seq))
+    db.execute(update(AuditEntry).where(AuditEntry.id == b.id).values(seq=a_seq))
+    db.execute(update(AuditEntry).where(AuditEntry.id == a.id).values(seq=b_seq))
     result = service.verify(db)
     assert not result.ok
-    assert result.broken_seq == a.seq
+    assert result.broken_seq == a_seq
 
 
 def test_history_is_a_view_of_the_chain(db: Session) -> None:

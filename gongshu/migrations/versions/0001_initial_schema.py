@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 15:48:41.039455
+Create Date: 2026-11-23 15:55:41.822756
 """
 
 from collections.abc import Sequence
@@ -53,12 +53,6 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("entry_hash", sa.String(length=64), nullable=False),
         sa.Column("entry_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["entry_id"],
-            ["audit_entry.id"],
-            name=op.f("fk_audit_head_entry_id_audit_entry"),
-            use_alter=True,
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
     op.create_table(
