@@ -13,6 +13,8 @@ class Actor:
 
     ``region_id`` is the user's own region (bureau admins of a district see that district);
     ``city_scope`` is true for users whose region is the city itself.
+    ``needs_totp_enrollment`` is set for an administrator who must enrol a second factor
+    (``settings.admin_totp_required``) before doing anything else.
     """
 
     user_id: int | None
@@ -25,6 +27,7 @@ class Actor:
     ip: str = ""
     api_key_id: int | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    needs_totp_enrollment: bool = False
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:

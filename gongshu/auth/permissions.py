@@ -40,7 +40,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.SYSTEM_ADMIN: frozenset(
         {Perm.REGION_MANAGE, Perm.AGENCY_MANAGE, Perm.USER_MANAGE, Perm.CATALOG_EXPORT}
     ),
-    Role.SECURITY_ADMIN: frozenset({Perm.ROLE_ASSIGN, Perm.ACCOUNT_SECURITY, Perm.APIKEY_MANAGE_ANY}),
+    Role.SECURITY_ADMIN: frozenset(
+        {Perm.ROLE_ASSIGN, Perm.ACCOUNT_SECURITY, Perm.APIKEY_MANAGE_ANY}
+    ),
     Role.AUDIT_ADMIN: frozenset({Perm.AUDIT_READ, Perm.AUDIT_VERIFY}),
     Role.AUDITOR: frozenset({Perm.AUDIT_READ, Perm.AUDIT_VERIFY}),
     Role.BUREAU_ADMIN: frozenset(

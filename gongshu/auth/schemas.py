@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -71,7 +72,7 @@ class TokenRequest(BaseModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 — the OAuth 2 token type, not a secret
     expires_in: int
 
 
@@ -105,3 +106,31 @@ class ApiKeyRead(BaseModel):
 
 class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="the key itself; shown only once")
+
+
+class PasswordReset(BaseModel):
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class TotpCode(BaseModel):
+    code: str = Field(min_length=6, max_length=10, description="the 6-digit code from the app")
+
+
+class TotpEnrollmentRead(BaseModel):
+    secret: str = Field(description="base32 secret, to type into the app by hand")
+    uri: str = Field(description="otpauth:// URI, to show as a QR code")
+
+
+class HistoryEntryRead(BaseModel):
+    """One entry of the audit chain about an account (its history is a view of the chain)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    at: dt.datetime
+    actor_id: int | None
+    actor_name: str
+    action: str
+    object_label: str
+    changes: dict[str, Any]
+    ip: str

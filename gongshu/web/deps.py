@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.auth import service as auth_service
 from gongshu.auth.actor import Actor
+from gongshu.auth.enrollment import enforce_totp_enrollment
 from gongshu.errors import NotAuthenticated, PermissionDenied
 from gongshu.settings import Settings
 
@@ -68,6 +69,7 @@ def get_optional_actor(request: Request, session: SessionDep) -> Actor | None:
             actor, request.state.csrf_token = found
     if actor is not None:
         actor = actor.with_request(request_id, _client_ip(request))
+    enforce_totp_enrollment(request.url.path, actor)
     request.state.actor = actor
     return actor
 
