@@ -1,5 +1,139 @@
-"""catalog api (filled in by the catalog work)."""
+"""The catalog's JSON API: entries, their history, exports and the vocabularies."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import Response
+
+from gongshu.audit import service as audit
+from gongshu.catalog import grading, queries, service
+from gongshu.catalog.classification import CLASS_DIGITS, CODE_PATTERN, get_taxonomy
+from gongshu.catalog.queries import MEDIA_TYPES, ExportFormat
+from gongshu.catalog.schemas import (
+    Classification,
+    ClassificationClass,
+    ClassificationItem,
+    DatasetCreate,
+    DatasetFilter,
+    DatasetPage,
+    DatasetRead,
+    DatasetUpdate,
+    GradingRow,
+    HistoryEntry,
+)
+from gongshu.i18n import translate
+from gongshu.labels import label
+from gongshu.settings import get_settings
+from gongshu.web.deps import ActorDep, SessionDep
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get("/datasets", response_model=DatasetPage, summary="List catalog entries")
+def list_datasets(
+    session: SessionDep,
+    actor: ActorDep,
+    filters: Annotated[DatasetFilter, Query()],
+    page: Annotated[int, Query(ge=1, le=100000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=queries.MAX_PER_PAGE)] = queries.DEFAULT_PER_PAGE,
+) -> DatasetPage:
+    """Entries visible to the caller, filtered and ordered by resource code."""
+    result = queries.list_datasets(session, actor, filters, page, per_page)
+    return DatasetPage(
+        items=[DatasetRead.model_validate(d) for d in result.items],
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+    )
+
+
+@router.post(
+    "/datasets",
+    response_model=DatasetRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a draft catalog entry",
+)
+def create_dataset(session: SessionDep, actor: ActorDep, data: DatasetCreate) -> DatasetRead:
+    """Agency officers create entries for their own agency; the code is assigned here."""
+    return DatasetRead.model_validate(service.create_dataset(session, actor, data))
+
+
+@router.get("/datasets/{dataset_id}", response_model=DatasetRead, summary="Read a catalog entry")
+def get_dataset(session: SessionDep, actor: ActorDep, dataset_id: int) -> DatasetRead:
+    return DatasetRead.model_validate(service.get_dataset(session, actor, dataset_id))
+
+
+@router.patch("/datasets/{dataset_id}", response_model=DatasetRead, summary="Edit a catalog entry")
+def update_dataset(
+    session: SessionDep, actor: ActorDep, dataset_id: int, data: DatasetUpdate
+) -> DatasetRead:
+    """Send ``lock_version`` from your last read: a stale one gets 409."""
+    return DatasetRead.model_validate(service.update_dataset(session, actor, dataset_id, data))
+
+
+@router.get(
+    "/datasets/{dataset_id}/history",
+    response_model=list[HistoryEntry],
+    summary="History of a catalog entry (from the audit chain)",
+)
+def dataset_history(session: SessionDep, actor: ActorDep, dataset_id: int) -> list[HistoryEntry]:
+    dataset = service.get_dataset(session, actor, dataset_id)
+    return [HistoryEntry.model_validate(e) for e in audit.history(session, "dataset", dataset.id)]
+
+
+@router.get(
+    "/catalog/export",
+    summary="Export the visible catalog as CSV or XLSX",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}},
+            "description": "The catalog file",
+        }
+    },
+)
+def export_catalog(
+    session: SessionDep,
+    actor: ActorDep,
+    filters: Annotated[DatasetFilter, Query()],
+    fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
+) -> Response:
+    data = queries.export_catalog(session, actor, fmt, filters)
+    return Response(
+        data,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{queries.export_filename(fmt)}"'},
+    )
+
+
+@router.get("/catalog/classification", response_model=Classification, summary="The taxonomy")
+def classification() -> Classification:
+    """Classes, their items and the shape of resource codes (names in the request language)."""
+    taxonomy = get_taxonomy()
+    return Classification(
+        code_pattern=CODE_PATTERN.pattern,
+        sequence_width=get_settings().catalog_sequence_width,
+        classes=[
+            ClassificationClass(
+                category_class=cls,
+                digit=digit,
+                name=label(cls),
+                items=[
+                    ClassificationItem(code=code, name=translate(name))
+                    for code, name in taxonomy.items.get(cls, ())
+                ],
+            )
+            for cls, digit in CLASS_DIGITS.items()
+        ],
+    )
+
+
+@router.get("/catalog/grading", response_model=list[GradingRow], summary="The grading table")
+def grading_table() -> list[GradingRow]:
+    """Which share and open types each level allows, strictest level first."""
+    return [
+        GradingRow.model_validate({"level": level, "name": label(level), **row})
+        for level, row in grading.as_json().items()
+    ]

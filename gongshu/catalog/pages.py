@@ -1,5 +1,499 @@
-"""catalog pages (filled in by the catalog work)."""
+"""Catalog pages: the list, the entry form (new and edit) and an entry's page with its
+fields and history. They parse, call one service or query, and render; every rule lives in
+``gongshu.catalog.service``.
+"""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from gongshu.audit import service as audit
+from gongshu.auth.actor import Actor
+from gongshu.auth.permissions import Perm, can, require
+from gongshu.catalog import grading, queries, service
+from gongshu.catalog.classification import CLASS_DIGITS, get_taxonomy
+from gongshu.catalog.models import (
+    CategoryClass,
+    Dataset,
+    DatasetState,
+    FieldType,
+    Level,
+    OpenType,
+    ResourceFormat,
+    Sensitivity,
+    ShareType,
+    UpdateCycle,
+)
+from gongshu.catalog.queries import MEDIA_TYPES, ExportFormat
+from gongshu.catalog.schemas import DatasetCreate, DatasetFilter, DatasetUpdate
+from gongshu.errors import Conflict, PermissionDenied, ValidationFailed
+from gongshu.i18n import N_, translate
+from gongshu.labels import label
+from gongshu.validation import parse
+from gongshu.web.deps import ActorDep, CsrfDep, SessionDep
+from gongshu.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+BLANK_ROWS = 3
+MIN_ROWS = 5
+_ROW_KEY = re.compile(r"^fields-(\d{1,3})-([a-z_]+)$")
+_ROW_TEXT = ("name", "label", "length", "description")
+_ROW_BOOLS = ("is_key", "required", "filterable")
+
+ATTR_LABELS: dict[str, str] = {
+    "code": N_("信息资源代码"),
+    "title": N_("信息资源名称"),
+    "description": N_("信息资源摘要"),
+    "agency_id": N_("信息资源提供方"),
+    "region_id": N_("所属区域"),
+    "category_class": N_("信息资源分类"),
+    "item_code": N_("分类项"),
+    "subitem_code": N_("分类目"),
+    "detail_code": N_("分类细目"),
+    "sequence": N_("顺序号"),
+    "state": N_("状态"),
+    "domain": N_("所属领域"),
+    "format": N_("信息资源格式"),
+    "share_type": N_("共享属性"),
+    "share_conditions": N_("共享条件"),
+    "share_method": N_("共享方式"),
+    "open_type": N_("开放属性"),
+    "open_conditions": N_("开放条件"),
+    "level": N_("数据分级"),
+    "update_cycle": N_("更新周期"),
+    "legal_basis": N_("法律法规依据"),
+    "source_system": N_("来源系统"),
+    "published_on": N_("发布日期"),
+    "related_codes": N_("关联资源代码"),
+    "tags": N_("标签"),
+    "position": N_("序号"),
+    "label": N_("中文名称"),
+    "data_type": N_("数据类型"),
+    "length": N_("长度"),
+    "is_key": N_("关键项"),
+    "required": N_("必填"),
+    "filterable": N_("可筛选"),
+    "sensitivity": N_("敏感类型"),
+}
+ACTION_LABELS: dict[str, str] = {
+    "dataset.create": N_("创建条目"),
+    "dataset.update": N_("修改条目"),
+}
+FIELD_PREFIX = N_("信息项 {name}")
+EMPTY = N_("（空）")
+YES = N_("是")
+NO = N_("否")
+LIST_SEP = N_("、")
+PART_SEP = N_("；")
+NAMED_VALUE = N_("{name}：{value}")
+_CODED = frozenset(
+    {
+        "format",
+        "share_type",
+        "open_type",
+        "level",
+        "update_cycle",
+        "state",
+        "category_class",
+        "data_type",
+        "sensitivity",
+    }
+)
+
+
+def _options(values: Any, blank: str | None = None) -> list[tuple[str, str]]:
+    options = [(v.value, label(v)) for v in values]
+    return [("", blank), *options] if blank is not None else options
+
+
+def _vocabulary() -> dict[str, Any]:
+    """Everything the form and the filters offer, in the current language."""
+    taxonomy = get_taxonomy()
+    return {
+        "classification_groups": [
+            (f"{digit} {label(cls)}", [(f"{cls.value}:{c}", t) for c, t in taxonomy.choices(cls)])
+            for cls, digit in CLASS_DIGITS.items()
+        ],
+        "class_options": _options(CategoryClass),
+        "format_options": _options(ResourceFormat),
+        "share_options": _options(ShareType),
+        "open_options": _options(OpenType),
+        "level_options": _options(reversed(list(Level))),
+        "cycle_options": _options(UpdateCycle),
+        "state_options": _options(DatasetState),
+        "type_options": _options(FieldType),
+        "sensitivity_options": _options(Sensitivity),
+        "grading_rows": [
+            (label(Level(level)), [label(s) for s in row["share"]], [label(o) for o in row["open"]])
+            for level, row in grading.as_json().items()
+        ],
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# The list and the export
+
+
+def _filters_from(request: Request) -> tuple[DatasetFilter, dict[str, list[str]]]:
+    raw = {k: v for k, v in request.query_params.items() if k in DatasetFilter.model_fields}
+    try:
+        return parse(DatasetFilter, raw), {}
+    except ValidationFailed as exc:
+        return DatasetFilter(), exc.errors
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    value = request.query_params.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 7 else default
+
+
+@router.get("/catalog", response_class=HTMLResponse)
+def catalog_list(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    filters, errors = _filters_from(request)
+    result = queries.list_datasets(session, actor, filters, _int_param(request, "page", 1))
+    active = filters.active()
+    query = urlencode(active)
+    return render(
+        request,
+        "catalog/list.html",
+        {
+            "result": result,
+            "filters": active,
+            "errors": errors,
+            "query": query,
+            "page_base": f"/catalog?{query}&" if query else "/catalog?",
+            "agencies": queries.agency_choices(session),
+            "may_create": _may_create(actor),
+            **_vocabulary(),
+        },
+    )
+
+
+@router.get("/catalog/export")
+def catalog_export(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    fmt: ExportFormat = "xlsx" if request.query_params.get("format") == "xlsx" else "csv"
+    filters, _errors = _filters_from(request)
+    data = queries.export_catalog(session, actor, fmt, filters)
+    return Response(
+        data,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{queries.export_filename(fmt)}"'},
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The form
+
+
+def _may_create(actor: Actor) -> bool:
+    return actor.agency_id is not None and can(actor, Perm.CATALOG_EDIT_OWN)
+
+
+def _require_creator(actor: Actor) -> Actor:
+    require(actor, Perm.CATALOG_EDIT_OWN)
+    if actor.agency_id is None:
+        raise PermissionDenied(service.NO_AGENCY)
+    return actor
+
+
+def _blank_row() -> dict[str, Any]:
+    return {
+        "name": "",
+        "label": "",
+        "data_type": "string",
+        "length": "",
+        "is_key": False,
+        "required": False,
+        "filterable": False,
+        "sensitivity": "none",
+        "description": "",
+    }
+
+
+def _padded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    count = max(MIN_ROWS, len(rows) + BLANK_ROWS)
+    return rows + [_blank_row() for _ in range(count - len(rows))]
+
+
+def _rows_from_form(form: FormData) -> list[dict[str, Any]]:
+    """The filled-in rows of the fields table, in order; blank rows are left out."""
+    by_index: dict[int, dict[str, Any]] = {}
+    for key, value in form.multi_items():
+        match = _ROW_KEY.match(key)
+        if match is None or not isinstance(value, str):
+            continue
+        row = by_index.setdefault(int(match.group(1)), _blank_row())
+        attr = match.group(2)
+        if attr in _ROW_BOOLS:
+            row[attr] = True
+        elif attr in row:
+            row[attr] = value.strip() if attr in _ROW_TEXT else value
+    rows = [by_index[i] for i in sorted(by_index)]
+    return [r for r in rows if r["name"] or r["label"] or r["description"] or r["length"]]
+
+
+def _form_values(form: FormData) -> dict[str, str]:
+    return {k: v for k, v in form.items() if isinstance(v, str) and not k.startswith("fields-")}
+
+
+def _payload(values: Mapping[str, str], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The form as the input schema expects it."""
+    payload: dict[str, Any] = {
+        k: values.get(k, "")
+        for k in (
+            "title",
+            "description",
+            "domain",
+            "format",
+            "share_type",
+            "share_conditions",
+            "share_method",
+            "open_type",
+            "open_conditions",
+            "level",
+            "update_cycle",
+            "legal_basis",
+            "source_system",
+        )
+    }
+    payload["published_on"] = values.get("published_on") or None
+    payload["related_codes"] = queries.split_list(values.get("related_codes", ""))
+    payload["tags"] = queries.split_list(values.get("tags", ""))
+    payload["fields"] = [{**r, "length": r["length"] or None} for r in rows]
+    return payload
+
+
+def _render_form(
+    request: Request,
+    *,
+    dataset: Dataset | None,
+    values: Mapping[str, Any],
+    rows: list[dict[str, Any]],
+    errors: Mapping[str, list[str]] | None = None,
+    form_error: str = "",
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "catalog/form.html",
+        {
+            "dataset": dataset,
+            "values": values,
+            "rows": _padded(rows),
+            "errors": dict(errors or {}),
+            "form_error": form_error,
+            **_vocabulary(),
+        },
+        status_code=status_code,
+    )
+
+
+_NEW_DEFAULTS: dict[str, str] = {
+    "classification": "",
+    "subitem_code": "001",
+    "detail_code": "",
+    "format": "database",
+    "share_type": "unconditional",
+    "open_type": "unconditional",
+    "level": "general_1",
+    "update_cycle": "irregular",
+}
+
+
+@router.get("/catalog/new", response_class=HTMLResponse)
+def new_form(request: Request, actor: ActorDep) -> Response:
+    _require_creator(actor)
+    return _render_form(request, dataset=None, values=_NEW_DEFAULTS, rows=[])
+
+
+@router.post("/catalog/new", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def create(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    _require_creator(actor)
+    form = await request.form()
+    values = _form_values(form)
+    rows = _rows_from_form(form)
+    payload = _payload(values, rows)
+    cls, _sep, item = values.get("classification", "").partition(":")
+    payload.update(
+        category_class=cls,
+        item_code=item,
+        subitem_code=values.get("subitem_code", ""),
+        detail_code=values.get("detail_code", "").upper(),
+    )
+    try:
+        dataset = service.create_dataset(session, actor, parse(DatasetCreate, payload))
+    except ValidationFailed as exc:
+        errors = exc.localized_errors()
+        for key in ("category_class", "item_code"):
+            if key in errors:
+                errors.setdefault("classification", []).extend(errors.pop(key))
+        return _render_form(
+            request,
+            dataset=None,
+            values=values,
+            rows=rows,
+            errors=errors,
+            form_error=exc.localized(),
+            status_code=422,
+        )
+    return RedirectResponse(f"/catalog/{dataset.id}", status_code=303)
+
+
+def _values_of(dataset: Dataset) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(dataset, name) for name in service.ENTRY_ATTRS}
+    for name in ("format", "share_type", "open_type", "level", "update_cycle"):
+        values[name] = values[name].value
+    values["published_on"] = dataset.published_on.isoformat() if dataset.published_on else ""
+    values["related_codes"] = " ".join(str(c) for c in dataset.related_codes)
+    values["tags"] = " ".join(str(t) for t in dataset.tags)
+    values["lock_version"] = dataset.lock_version
+    return values
+
+
+def _rows_of(dataset: Dataset) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": f.name,
+            "label": f.label,
+            "data_type": f.data_type.value,
+            "length": "" if f.length is None else str(f.length),
+            "is_key": f.is_key,
+            "required": f.required,
+            "filterable": f.filterable,
+            "sensitivity": f.sensitivity.value,
+            "description": f.description,
+        }
+        for f in dataset.fields
+    ]
+
+
+def _require_editor(actor: Actor, dataset: Dataset) -> None:
+    require(actor, Perm.CATALOG_EDIT_OWN)
+    if dataset.agency_id != actor.agency_id:
+        raise PermissionDenied(service.NOT_OWN)
+    if dataset.state not in service.EDITABLE_STATES:
+        raise Conflict(service.NOT_EDITABLE, state=label(dataset.state))
+
+
+@router.get("/catalog/{dataset_id}/edit", response_class=HTMLResponse)
+def edit_form(request: Request, session: SessionDep, actor: ActorDep, dataset_id: int) -> Response:
+    dataset = service.get_dataset(session, actor, dataset_id)
+    _require_editor(actor, dataset)
+    return _render_form(
+        request, dataset=dataset, values=_values_of(dataset), rows=_rows_of(dataset)
+    )
+
+
+@router.post("/catalog/{dataset_id}/edit", response_class=HTMLResponse, dependencies=[CsrfDep])
+async def edit(request: Request, session: SessionDep, actor: ActorDep, dataset_id: int) -> Response:
+    dataset = service.get_dataset(session, actor, dataset_id)
+    form = await request.form()
+    values = _form_values(form)
+    rows = _rows_from_form(form)
+    payload = _payload(values, rows)
+    payload["lock_version"] = values.get("lock_version") or None
+    try:
+        service.update_dataset(session, actor, dataset.id, parse(DatasetUpdate, payload))
+    except ValidationFailed as exc:
+        return _render_form(
+            request,
+            dataset=dataset,
+            values=values,
+            rows=rows,
+            errors=exc.localized_errors(),
+            form_error=exc.localized(),
+            status_code=422,
+        )
+    except Conflict as exc:
+        return _render_form(
+            request,
+            dataset=dataset,
+            values=values,
+            rows=rows,
+            form_error=exc.localized(),
+            status_code=409,
+        )
+    return RedirectResponse(f"/catalog/{dataset.id}", status_code=303)
+
+
+# ---------------------------------------------------------------------------------------
+# An entry's page
+
+
+def _show(attr: str, value: Any) -> str:
+    """A value from an audit diff, as a reader wants to see it."""
+    if value is None or value == "" or value == []:
+        return translate(EMPTY)
+    if isinstance(value, bool):
+        return translate(YES) if value else translate(NO)
+    if isinstance(value, list):
+        return translate(LIST_SEP).join(str(v) for v in value)
+    if isinstance(value, dict):
+        parts = [
+            translate(NAMED_VALUE).format(
+                name=translate(ATTR_LABELS.get(str(k), str(k))), value=_show(str(k), v)
+            )
+            for k, v in value.items()
+        ]
+        return translate(PART_SEP).join(parts)
+    if attr in _CODED:
+        return label(str(value))
+    return str(value)
+
+
+def _change_rows(changes: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    for key, pair in changes.items():
+        old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
+        if key.startswith("fields."):
+            _prefix, _dot, rest = key.partition(".")
+            name, _dot, attr = rest.partition(".")
+            what = translate(FIELD_PREFIX).format(name=name)
+            if attr:
+                what = f"{what} · {translate(ATTR_LABELS.get(attr, attr))}"
+        else:
+            attr = key
+            what = translate(ATTR_LABELS.get(key, key))
+        rows.append((what, _show(attr, old), _show(attr, new)))
+    return rows
+
+
+def _history(session: SessionDep, dataset: Dataset) -> list[dict[str, Any]]:
+    return [
+        {
+            "seq": e.seq,
+            "at": e.at,
+            "actor_name": e.actor_name,
+            "action": translate(ACTION_LABELS.get(e.action, e.action)),
+            "changes": _change_rows(e.changes),
+        }
+        for e in audit.history(session, "dataset", dataset.id)
+    ]
+
+
+@router.get("/catalog/{dataset_id}", response_class=HTMLResponse)
+def detail(request: Request, session: SessionDep, actor: ActorDep, dataset_id: int) -> Response:
+    dataset = service.get_dataset(session, actor, dataset_id)
+    tab = request.query_params.get("tab", "info")
+    if tab not in ("info", "fields", "history"):
+        tab = "info"
+    item = get_taxonomy().item_name(dataset.category_class, dataset.item_code)
+    return render(
+        request,
+        "catalog/detail.html",
+        {
+            "dataset": dataset,
+            "tab": tab,
+            "item_name": translate(item) if item else "",
+            "may_edit": service.can_edit(actor, dataset),
+            "history": _history(session, dataset) if tab == "history" else [],
+        },
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gongshu.catalog.models import (
     CategoryClass,
@@ -20,6 +21,10 @@ from gongshu.catalog.models import (
 
 
 class FieldIn(BaseModel):
+    """One information item as an officer enters it."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
     label: str = Field(min_length=1, max_length=100)
     data_type: FieldType = FieldType.STRING
@@ -39,6 +44,10 @@ class FieldRead(FieldIn):
 
 
 class DatasetCreate(BaseModel):
+    """A new catalog entry; it starts as a draft of the officer's own agency."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
     title: str = Field(min_length=2, max_length=200)
     description: str = Field(default="", max_length=5000)
     agency_id: int | None = Field(default=None, description="defaults to the officer's agency")
@@ -65,6 +74,8 @@ class DatasetCreate(BaseModel):
 
 class DatasetUpdate(BaseModel):
     """A partial edit. ``fields``, when given, replaces the list (matched by name)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
 
     lock_version: int | None = Field(
         default=None, description="the version you edited; a stale one gets 409"
@@ -128,3 +139,78 @@ class DatasetPage(BaseModel):
     total: int
     page: int
     per_page: int
+
+
+def _drop_blank(data: Any) -> Any:
+    """Query strings and forms send empty strings for "any": treat them as not given."""
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if v not in ("", None)}
+    return data
+
+
+class DatasetFilter(BaseModel):
+    """Filters of the catalog list and export; every one is optional."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    q: str | None = Field(
+        default=None, max_length=100, description="substring of title/code/description"
+    )
+    agency_id: int | None = None
+    region_id: int | None = None
+    category_class: CategoryClass | None = None
+    domain: str | None = Field(default=None, max_length=50)
+    share_type: ShareType | None = None
+    open_type: OpenType | None = None
+    level: Level | None = None
+    update_cycle: UpdateCycle | None = None
+    state: DatasetState | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def drop_blank(cls, data: Any) -> Any:
+        return _drop_blank(data)
+
+    def active(self) -> dict[str, Any]:
+        """The filters that are set, as query-string values."""
+        return {k: getattr(v, "value", v) for k, v in self.model_dump().items() if v is not None}
+
+
+class HistoryEntry(BaseModel):
+    """One audit entry about a catalog entry: who changed what, and when."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    at: dt.datetime
+    actor_id: int | None
+    actor_name: str
+    action: str
+    changes: dict[str, Any]
+
+
+class ClassificationItem(BaseModel):
+    code: str
+    name: str
+
+
+class ClassificationClass(BaseModel):
+    category_class: CategoryClass
+    digit: str
+    name: str
+    items: list[ClassificationItem]
+
+
+class Classification(BaseModel):
+    """The taxonomy and the shape of resource codes."""
+
+    code_pattern: str
+    sequence_width: int
+    classes: list[ClassificationClass]
+
+
+class GradingRow(BaseModel):
+    level: Level
+    name: str
+    share: list[ShareType]
+    open: list[OpenType]
