@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,10 +11,19 @@ from gongshu.orgs.models import AgencyKind, RegionLevel
 
 
 class RegionCreate(BaseModel):
-    code: str = Field(pattern=r"^\d{6}$", description="GB/T 2260 code")
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    code: str = Field(min_length=1, max_length=12, description="GB/T 2260 code (6 digits)")
     name: str = Field(min_length=1, max_length=50)
     level: RegionLevel
     parent_id: int | None = None
+
+
+class RegionUpdate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    code: str | None = Field(default=None, min_length=1, max_length=12, description="6 digits")
+    name: str | None = Field(default=None, min_length=1, max_length=50)
 
 
 class RegionRead(BaseModel):
@@ -27,9 +37,15 @@ class RegionRead(BaseModel):
 
 
 class AgencyCreate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
     name: str = Field(min_length=2, max_length=100)
     short_name: str = Field(default="", max_length=50)
-    credit_code: str = Field(min_length=18, max_length=18, description="统一社会信用代码 (GB 32100)")
+    credit_code: str = Field(
+        min_length=1,
+        max_length=40,
+        description="unified social credit code (GB 32100), checked by the service",
+    )
     region_id: int
     kind: AgencyKind
     domain: str = Field(default="", max_length=50)
@@ -40,9 +56,13 @@ class AgencyCreate(BaseModel):
 
 
 class AgencyUpdate(BaseModel):
+    """Only the fields sent are changed; ``chief_data_officer_id: null`` clears the officer."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
     name: str | None = Field(default=None, min_length=2, max_length=100)
     short_name: str | None = Field(default=None, max_length=50)
-    credit_code: str | None = Field(default=None, min_length=18, max_length=18)
+    credit_code: str | None = Field(default=None, min_length=1, max_length=40)
     region_id: int | None = None
     kind: AgencyKind | None = None
     domain: str | None = Field(default=None, max_length=50)
@@ -77,3 +97,40 @@ class AgencyPage(BaseModel):
     total: int
     page: int
     per_page: int
+
+
+class UserBrief(BaseModel):
+    """A user as shown beside an agency (chief data officer, data officers)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str
+    is_active: bool
+
+
+class AgencyDetail(AgencyRead):
+    """One agency with its region, its officers and the size of its catalog."""
+
+    region: RegionRead
+    chief_data_officer: UserBrief | None
+    data_officers: list[UserBrief]
+    dataset_count: int = Field(description="catalog entries the agency provides")
+    published_count: int = Field(description="of which published")
+
+
+class FieldChange(BaseModel):
+    field: str
+    old: Any = None
+    new: Any = None
+
+
+class HistoryEntryRead(BaseModel):
+    """One audit-chain entry about an object, with its field-level changes."""
+
+    seq: int
+    at: dt.datetime
+    action: str
+    actor_name: str
+    changes: list[FieldChange]
