@@ -1,0 +1,196 @@
+"""Loading the demo city through the real services, so the audit chain records all of it.
+
+Order (always the same, so two fresh databases end up with the same ids, codes and
+exports): the city and its districts, the agencies, the accounts, each agency's chief data
+officer, then the catalog entries — each created by its agency's officer, in the order of
+``gongshu.demo.entries``. A database that already holds the city is left alone.
+
+Callers: ``gongshu demo load`` and the browser tests' live server. The loader commits as it
+goes (every service call is its own unit of work).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gongshu.auth import service as auth_service
+from gongshu.auth.actor import Actor
+from gongshu.auth.models import User
+from gongshu.auth.schemas import UserCreate
+from gongshu.catalog import service as catalog_service
+from gongshu.catalog.classification import DEFAULT_ITEMS, get_taxonomy
+from gongshu.catalog.models import CategoryClass, Dataset
+from gongshu.catalog.schemas import DatasetCreate, FieldIn
+from gongshu.demo.data import AGENCIES, CITY, DEMO_PASSWORD, DISTRICTS, ENTRIES, USERS
+from gongshu.demo.specs import EntrySpec
+from gongshu.orgs import service as orgs_service
+from gongshu.orgs.models import Agency, Region, RegionLevel
+from gongshu.orgs.schemas import AgencyCreate, AgencyUpdate, RegionCreate
+
+ACTOR_NAME = "demo"
+EMAIL_DOMAIN = "example.cn"
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What a load did (or, with ``already_loaded``, what the database already holds)."""
+
+    already_loaded: bool
+    regions: int
+    agencies: int
+    users: int
+    datasets: int
+
+
+def is_loaded(session: Session) -> bool:
+    """Whether the demo city's region exists (then the demo is taken as loaded)."""
+    return session.scalar(select(Region.id).where(Region.code == CITY.code)) is not None
+
+
+def item_code(category_class: CategoryClass, name: str) -> str:
+    """The two-digit code of the classification item called ``name``.
+
+    The configured taxonomy wins; when a city replaced it with items of other names, the
+    default taxonomy's code is used so that the demo still loads.
+    """
+    for items in (get_taxonomy().items.get(category_class, ()), DEFAULT_ITEMS[category_class]):
+        for code, item_name in items:
+            if item_name == name:
+                return code
+    raise KeyError(f"no classification item {name!r} in {category_class.value}")
+
+
+def dataset_input(entry: EntrySpec, related_codes: list[str]) -> DatasetCreate:
+    """The service input for one demo entry."""
+    return DatasetCreate(
+        title=entry.title,
+        description=entry.description,
+        category_class=entry.category_class,
+        item_code=item_code(entry.category_class, entry.item),
+        subitem_code=entry.subitem_code,
+        domain=entry.domain,
+        format=entry.format,
+        share_type=entry.share,
+        share_conditions=entry.share_conditions,
+        share_method=entry.share_method,
+        open_type=entry.open,
+        open_conditions=entry.open_conditions,
+        level=entry.level,
+        update_cycle=entry.update_cycle,
+        legal_basis=entry.legal_basis,
+        source_system=entry.source_system,
+        related_codes=related_codes,
+        tags=list(entry.tags),
+        fields=[
+            FieldIn(
+                name=f.name,
+                label=f.label,
+                data_type=f.data_type,
+                length=f.length,
+                is_key=f.is_key,
+                required=f.required,
+                filterable=f.filterable,
+                sensitivity=f.sensitivity,
+                description=f.description,
+            )
+            for f in entry.fields
+        ],
+    )
+
+
+def _count(session: Session, model: type[Region | Agency | User | Dataset]) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def summary_of(session: Session, *, already_loaded: bool) -> DemoSummary:
+    """Counts of what the database holds."""
+    return DemoSummary(
+        already_loaded=already_loaded,
+        regions=_count(session, Region),
+        agencies=_count(session, Agency),
+        users=_count(session, User),
+        datasets=_count(session, Dataset),
+    )
+
+
+def load_demo(session: Session) -> DemoSummary:
+    """Build the demo city on an empty database; on one that holds it, change nothing."""
+    if is_loaded(session):
+        return summary_of(session, already_loaded=True)
+    system = Actor.system(ACTOR_NAME)
+
+    city = orgs_service.create_region(
+        session, system, RegionCreate(code=CITY.code, name=CITY.name, level=RegionLevel.CITY)
+    )
+    regions: dict[str, Region] = {city.code: city}
+    for district in DISTRICTS:
+        regions[district.code] = orgs_service.create_region(
+            session,
+            system,
+            RegionCreate(
+                code=district.code,
+                name=district.name,
+                level=RegionLevel.DISTRICT,
+                parent_id=city.id,
+            ),
+        )
+
+    agencies: dict[str, Agency] = {}
+    for spec in AGENCIES:
+        agencies[spec.key] = orgs_service.create_agency(
+            session,
+            system,
+            AgencyCreate(
+                name=spec.name,
+                short_name=spec.short_name,
+                credit_code=spec.credit_code,
+                region_id=regions[spec.region_code].id,
+                kind=spec.kind,
+                domain=spec.domain,
+                description=spec.description,
+                address=spec.address,
+                phone=spec.phone,
+            ),
+        )
+
+    users: dict[str, User] = {}
+    for user in USERS:
+        agency = agencies[user.agency] if user.agency else None
+        users[user.username] = auth_service.create_user(
+            session,
+            system,
+            UserCreate(
+                username=user.username,
+                display_name=user.display_name,
+                password=DEMO_PASSWORD,
+                email=f"{user.username}@{EMAIL_DOMAIN}",
+                agency_id=agency.id if agency else None,
+                region_id=regions[user.region_code].id,
+                roles=[user.role],
+            ),
+        )
+
+    for spec in AGENCIES:
+        orgs_service.update_agency(
+            session,
+            system,
+            agencies[spec.key].id,
+            AgencyUpdate(chief_data_officer_id=users[spec.officer_username].id),
+        )
+
+    officers: dict[str, Actor] = {
+        spec.key: auth_service.actor_for_user(users[spec.officer_username]) for spec in AGENCIES
+    }
+    codes: dict[str, str] = {}
+    for entry in ENTRIES:
+        dataset = catalog_service.create_dataset(
+            session,
+            officers[entry.agency],
+            dataset_input(entry, [codes[title] for title in entry.related]),
+        )
+        codes[entry.title] = dataset.code
+
+    return summary_of(session, already_loaded=False)
