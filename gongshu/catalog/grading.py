@@ -57,8 +57,8 @@ DEFAULT_TABLE: dict[Level, LevelRule] = {
 }
 
 LIST_SEP = N_("、")
-SHARE_NOT_ALLOWED = N_("{level}的数据不能列为“{value}”共享；允许的共享属性：{allowed}")
-OPEN_NOT_ALLOWED = N_("{level}的数据不能列为“{value}”开放；允许的开放属性：{allowed}")
+SHARE_NOT_ALLOWED = N_("数据分级为“{level}”时，不能列为“{value}”共享；允许的共享属性：{allowed}")
+OPEN_NOT_ALLOWED = N_("数据分级为“{level}”时，不能列为“{value}”开放；允许的开放属性：{allowed}")
 
 
 def load_table(path: Path) -> dict[Level, LevelRule]:

@@ -119,7 +119,7 @@ def test_level_limits_share_and_open_types(
     )
     errors = _fail(db, officer.actor, data)
     assert list(errors) == [bad]
-    assert "的数据不能列为" in errors[bad][0]
+    assert "时，不能列为" in errors[bad][0]
 
 
 def test_field_rules(db: Session, officer: Person) -> None:
