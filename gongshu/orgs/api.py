@@ -140,6 +140,6 @@ def update_agency(
     summary="An agency's history (from the audit chain)",
 )
 def agency_history(session: SessionDep, actor: ActorDep, agency_id: int) -> list[HistoryEntryRead]:
-    """Any signed-in user. Newest first; each change as `{field, old, new}`."""
+    """Any signed-in user. Oldest first; each change as `{field, old, new}`."""
     queries.get_agency(session, agency_id)
     return _history(queries.agency_history(session, agency_id))

@@ -328,7 +328,7 @@ def agency_detail(
         "officers": queries.data_officers(session, agency.id),
     }
     if tab == "history":
-        items = queries.agency_history(session, agency.id)
+        items = queries.agency_history(session, agency.id, newest_first=True)
         names = queries.history_names(session, items)
         context.update(
             history=items,

@@ -247,15 +247,14 @@ def _changes(entry: AuditEntry) -> list[FieldChangeItem]:
     return out
 
 
-def agency_history(session: Session, agency_id: int) -> list[HistoryItem]:
-    """The agency's history, newest first: a view of the audit chain."""
+def agency_history(
+    session: Session, agency_id: int, *, newest_first: bool = False
+) -> list[HistoryItem]:
+    """The agency's history: a view of the audit chain (oldest first unless asked)."""
     entries = history(session, "agency", agency_id)
-    return [HistoryItem(e, _changes(e)) for e in reversed(entries)]
-
-
-def region_history(session: Session, region_id: int) -> list[HistoryItem]:
-    entries = history(session, "region", region_id)
-    return [HistoryItem(e, _changes(e)) for e in reversed(entries)]
+    if newest_first:
+        entries.reverse()
+    return [HistoryItem(e, _changes(e)) for e in entries]
 
 
 def history_names(session: Session, items: Iterable[HistoryItem]) -> dict[str, dict[Any, str]]:
