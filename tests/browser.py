@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -64,11 +65,12 @@ def live_env(
 def live_server(live_env: dict[str, str]) -> Iterator[str]:
     """A real uvicorn process serving the demo city; yields its base URL."""
     port = _free_port()
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [sys.executable, "-m", "gongshu", "serve", "--port", str(port)],
         env=live_env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -81,7 +83,10 @@ def live_server(live_env: dict[str, str]) -> Iterator[str]:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            err = proc.stderr.read().decode() if proc.stderr else ""
+            proc.wait()
+            log.seek(0)
+            err = log.read().decode(errors="replace")
+            log.close()
             raise RuntimeError(f"live server did not start:\n{err}")
         time.sleep(0.2)
     try:
@@ -89,6 +94,7 @@ def live_server(live_env: dict[str, str]) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
 
 
 @pytest.fixture(scope="session")

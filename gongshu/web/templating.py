@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from gongshu.auth.actor import Actor
+from gongshu.auth.permissions import Perm, can
 from gongshu.i18n import current_language, translate
 from gongshu.labels import label
 
@@ -44,6 +46,12 @@ def _label(value: enum.Enum | str | None) -> str:
     return label(value)
 
 
+def _can(actor: Actor | None, perm: str) -> bool:
+    """Whether to show a link; the services check again when it is followed."""
+    return can(actor, Perm(perm))
+
+
+env.globals["can"] = _can
 env.filters["local"] = _local
 env.filters["label"] = _label
 
