@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
-import click
 import typer
 
 from gongshu.cli import app
@@ -29,8 +29,9 @@ def test_every_setting_is_documented() -> None:
     assert not missing, f"document these in docs/configuration.md: {missing}"
 
 
-def _commands(group: click.Command, prefix: str) -> list[str]:
-    if isinstance(group, click.Group):
+def _commands(group: Any, prefix: str) -> list[str]:
+    # Typer vendors its own click, so look for sub-commands rather than a class.
+    if getattr(group, "commands", None):
         out: list[str] = []
         for name, sub in sorted(group.commands.items()):
             out.extend(_commands(sub, f"{prefix} {name}"))
