@@ -74,6 +74,8 @@ ATTR_LABELS: dict[str, str] = {
     "published_on": N_("发布日期"),
     "related_codes": N_("关联资源代码"),
     "tags": N_("标签"),
+}
+FIELD_ATTR_LABELS: dict[str, str] = {
     "position": N_("序号"),
     "label": N_("中文名称"),
     "data_type": N_("数据类型"),
@@ -82,6 +84,7 @@ ATTR_LABELS: dict[str, str] = {
     "required": N_("必填"),
     "filterable": N_("可筛选"),
     "sensitivity": N_("敏感类型"),
+    "description": N_("说明"),
 }
 ACTION_LABELS: dict[str, str] = {
     "dataset.create": N_("创建条目"),
@@ -428,20 +431,25 @@ async def edit(request: Request, session: SessionDep, actor: ActorDep, dataset_i
 # An entry's page
 
 
-def _show(attr: str, value: Any) -> str:
+def _show(attr: str, value: Any, names: Mapping[str, Mapping[Any, str]] | None = None) -> str:
     """A value from an audit diff, as a reader wants to see it."""
     if value is None or value == "" or value == []:
         return translate(EMPTY)
+    if names and attr in names and value in names[attr]:
+        return names[attr][value]
     if isinstance(value, bool):
         return translate(YES) if value else translate(NO)
+    if attr == "position" and isinstance(value, int):
+        return str(value + 1)  # stored from 0, shown from 1
     if isinstance(value, list):
         return translate(LIST_SEP).join(str(v) for v in value)
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # an added or removed field: its filled-in attributes
         parts = [
             translate(NAMED_VALUE).format(
-                name=translate(ATTR_LABELS.get(str(k), str(k))), value=_show(str(k), v)
+                name=translate(FIELD_ATTR_LABELS.get(str(k), str(k))), value=_show(str(k), v)
             )
             for k, v in value.items()
+            if k != "position" and v not in (None, "", False, "none")
         ]
         return translate(PART_SEP).join(parts)
     if attr in _CODED:
@@ -449,31 +457,49 @@ def _show(attr: str, value: Any) -> str:
     return str(value)
 
 
-def _change_rows(changes: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+_ORDER = {name: i for i, name in enumerate(ATTR_LABELS)}
+
+
+def _sort_key(key: str) -> tuple[int, str]:
+    if key.startswith("fields."):
+        return (len(_ORDER), key)
+    return (_ORDER.get(key, len(_ORDER)), key)
+
+
+def _change_rows(
+    changes: Mapping[str, Any], names: Mapping[str, Mapping[Any, str]]
+) -> list[tuple[str, str, str]]:
+    """``(what, old, new)`` per changed attribute, in the form's order, fields last."""
     rows: list[tuple[str, str, str]] = []
-    for key, pair in changes.items():
+    for key in sorted(changes, key=_sort_key):
+        pair = changes[key]
         old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
         if key.startswith("fields."):
             _prefix, _dot, rest = key.partition(".")
             name, _dot, attr = rest.partition(".")
             what = translate(FIELD_PREFIX).format(name=name)
             if attr:
-                what = f"{what} · {translate(ATTR_LABELS.get(attr, attr))}"
+                what = f"{what} · {translate(FIELD_ATTR_LABELS.get(attr, attr))}"
         else:
             attr = key
             what = translate(ATTR_LABELS.get(key, key))
-        rows.append((what, _show(attr, old), _show(attr, new)))
+        rows.append((what, _show(attr, old, names), _show(attr, new, names)))
     return rows
 
 
 def _history(session: SessionDep, dataset: Dataset) -> list[dict[str, Any]]:
+    names: dict[str, dict[Any, str]] = {
+        "agency_id": {dataset.agency_id: dataset.agency.name},
+        "region_id": {dataset.region_id: dataset.region.name},
+    }
     return [
         {
             "seq": e.seq,
             "at": e.at,
             "actor_name": e.actor_name,
             "action": translate(ACTION_LABELS.get(e.action, e.action)),
-            "changes": _change_rows(e.changes),
+            "code": e.action,
+            "changes": _change_rows(e.changes, names),
         }
         for e in audit.history(session, "dataset", dataset.id)
     ]

@@ -266,6 +266,11 @@ def _changes(
     return audit.diff(old, new)
 
 
+def _filled(values: dict[str, Any]) -> dict[str, Any]:
+    """The values that say something (a new entry's empty texts and lists are left out)."""
+    return {k: v for k, v in values.items() if v not in (None, "", [])}
+
+
 def _fields_of(dataset: Dataset) -> dict[str, dict[str, Any]]:
     return {f.name: _field_snapshot(f) for f in dataset.fields}
 
@@ -361,7 +366,7 @@ def create_dataset(session: Session, actor: Actor | None, data: DatasetCreate) -
             "dataset",
             dataset.id,
             label=f"{dataset.code} {dataset.title}",
-            changes=_changes({}, {}, after, _fields_of(dataset)),
+            changes=_changes({}, {}, _filled(after), _fields_of(dataset)),
         )
     return dataset
 
