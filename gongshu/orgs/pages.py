@@ -101,7 +101,7 @@ def _action_label(action: str) -> str:
 def _scoped_regions(session: Session, actor: Actor) -> list[tuple[str, str]]:
     """Regions the actor may register agencies in, as select options."""
     return [
-        (str(r.id), translate(M_NAME_CODE, name=translate(r.name), code=r.code))
+        (str(r.id), translate(r.name))
         for r in queries.list_regions(session)
         if in_region_scope(actor, r.id)
     ]
