@@ -38,7 +38,11 @@ def serve(
     typer.echo(say("服务地址：http://{host}:{port}/", host=host, port=port))
     typer.echo(say("数据库：{url}", url=settings.sqlalchemy_url))
     uvicorn.run(
-        "gongshu.app:create_app", factory=True, host=host, port=port, workers=workers,
+        "gongshu.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
         proxy_headers=True,
     )
 

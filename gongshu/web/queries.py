@@ -35,8 +35,6 @@ def dashboard_figures(session: Session, actor: Actor) -> DashboardFigures:
         agencies=count(select(func.count()).select_from(Agency)),
         users=count(select(func.count()).select_from(User)),
         datasets=count(select(func.count()).select_from(Dataset)),
-        published=count(
-            select(func.count()).where(Dataset.state == DatasetState.PUBLISHED)
-        ),
+        published=count(select(func.count()).where(Dataset.state == DatasetState.PUBLISHED)),
         own_datasets=own,
     )
