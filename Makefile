@@ -41,8 +41,8 @@ browser-deps:
 	@scripts/ensure-chromium
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check gongshu tests bench
-	$(BIN)/ruff format --check gongshu tests bench
+	$(BIN)/ruff check gongshu tests $(wildcard bench)
+	$(BIN)/ruff format --check gongshu tests $(wildcard bench)
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy gongshu

@@ -65,7 +65,7 @@ def live_env(
 def live_server(live_env: dict[str, str]) -> Iterator[str]:
     """A real uvicorn process serving the demo city; yields its base URL."""
     port = _free_port()
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 — open for the server's whole life
     proc = subprocess.Popen(
         [sys.executable, "-m", "gongshu", "serve", "--port", str(port)],
         env=live_env,

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from gongshu.identifiers import make_credit_code
 from sqlalchemy.orm import Session
 
 from gongshu.auth import service as auth_service
@@ -19,6 +18,7 @@ from gongshu.auth.schemas import UserCreate
 from gongshu.catalog import service as catalog_service
 from gongshu.catalog.models import Dataset
 from gongshu.catalog.schemas import DatasetCreate, FieldIn
+from gongshu.identifiers import make_credit_code
 from gongshu.orgs import service as orgs_service
 from gongshu.orgs.models import Agency, AgencyKind, Region, RegionLevel
 from gongshu.orgs.schemas import AgencyCreate, RegionCreate
