@@ -50,8 +50,9 @@ typecheck: $(DEV_STAMP)
 pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## make migration MSG="add x to y": autogenerate a new revision; read it and name it before committing.
 migration: $(DEV_STAMP)
-	scripts/regen-initial-migration
+	$(BIN)/python -c "import sys; from alembic import command; from gongshu.migrate import alembic_config, with_connection; from gongshu.settings import get_settings; with_connection(get_settings(), lambda cfg: command.revision(cfg, message=sys.argv[1], autogenerate=True))" "$(MSG)"
 
 bench: $(DEV_STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
