@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +116,12 @@ def other_officer(make_person: Callable[..., Person], other_agency: Agency) -> P
 
 
 @pytest.fixture
+def district_admin(make_person: Callable[..., Person], district: Region) -> Person:
+    """A bureau admin of 兰山区: manages only that district."""
+    return make_person(Role.BUREAU_ADMIN, region=district)
+
+
+@pytest.fixture
 def bureau_admin(make_person: Callable[..., Person]) -> Person:
     return make_person(Role.BUREAU_ADMIN)
 
@@ -171,6 +178,23 @@ def make_dataset(db: Session, officer: Person) -> Callable[..., Dataset]:
         return catalog_service.create_dataset(db, (by or officer).actor, dataset_input(**overrides))
 
     return make
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token from a page's hidden ``csrf_token`` input."""
+    match = CSRF.search(html)
+    assert match, "no csrf_token on the page"
+    return match.group(1)
+
+
+def csrf_of(client: TestClient, path: str = "/account") -> str:
+    """The CSRF token of a signed-in client, read from the page at ``path``."""
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    return csrf_from(response.text)
 
 
 def login(client: TestClient, person: Person) -> TestClient:

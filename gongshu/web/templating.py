@@ -51,7 +51,19 @@ def _can(actor: Actor | None, perm: str) -> bool:
     return can(actor, Perm(perm))
 
 
+def _compact(value: object) -> str:
+    """An audited value as a reader wants it: "∅" for nothing, objects as "key: value; …"."""
+    if value is None or value == "":
+        return "∅"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_compact(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_compact(v) for v in value)
+    return str(value)
+
+
 env.globals["can"] = _can
+env.filters["compact"] = _compact
 env.filters["local"] = _local
 env.filters["label"] = _label
 

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 
-from gongshu.auth.models import Role
 from gongshu.orgs.models import Agency, Region
 from gongshu.settings import get_settings
-from tests.factories import Person
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_of(client: TestClient, path: str = "/account") -> str:
-    """The CSRF token of the signed-in client, read from a page's hidden input."""
-    response = client.get(path)
-    assert response.status_code == 200, response.text
-    match = CSRF.search(response.text)
-    assert match, "no csrf_token on the page"
-    return match.group(1)
-
-
-@pytest.fixture
-def district_admin(make_person: Callable[..., Person], district: Region) -> Person:
-    return make_person(Role.BUREAU_ADMIN, region=district)
+from tests.factories import Person, csrf_of  # noqa: F401 — re-exported for the tests
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,15 +15,7 @@ from gongshu.auth.models import Role
 from gongshu.catalog.models import Dataset, DatasetState
 from gongshu.orgs.models import Region
 from tests.factories import Person
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    """The CSRF token from a page's hidden ``csrf_token`` input."""
-    match = CSRF.search(html)
-    assert match, "no csrf_token on the page"
-    return match.group(1)
+from tests.factories import csrf_from as csrf_of
 
 
 def api_payload(**overrides: Any) -> dict[str, Any]:
