@@ -6,6 +6,7 @@ CI=true it fails them.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -37,6 +38,17 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def sign_in(page: Any, username: str) -> None:
+    """Sign a browser page in as a demo account."""
+    from gongshu.demo.data import DEMO_PASSWORD
+
+    page.goto("/login")
+    page.fill("#f-username", username)
+    page.fill("#f-password", DEMO_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r".*/$"))
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from gongshu.audit.models import AuditEntry
 from gongshu.auth.actor import Actor
 from gongshu.auth.permissions import Perm, require
+from gongshu.pagination import Page
 
 
 @dataclass(frozen=True)
@@ -20,16 +21,7 @@ class AuditFilter:
     actor_name: str = ""
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    items: list[AuditEntry]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+AuditPage = Page[AuditEntry]
 
 
 def list_entries(

@@ -7,9 +7,6 @@ their own agency. Anyone else may list nothing, but always sees their own accoun
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -22,22 +19,12 @@ from gongshu.auth.schemas import UserRead
 from gongshu.auth.service import can_view_user, get_user
 from gongshu.errors import PermissionDenied
 from gongshu.i18n import N_
+from gongshu.pagination import Page
 
 MAX_PER_PAGE = 100
 
 
-@dataclass(frozen=True)
-class UserList:
-    """One page of accounts."""
-
-    items: list[User]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+UserList = Page[User]
 
 
 def _visibility(actor: Actor) -> ColumnElement[bool] | None:

@@ -249,23 +249,10 @@ def _form_values(form: FormData) -> dict[str, str]:
 
 def _payload(values: Mapping[str, str], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The form as the input schema expects it."""
+    # The plain text attributes; the lists, the date and the fields are parsed below.
+    special = {"published_on", "related_codes", "tags"}
     payload: dict[str, Any] = {
-        k: values.get(k, "")
-        for k in (
-            "title",
-            "description",
-            "domain",
-            "format",
-            "share_type",
-            "share_conditions",
-            "share_method",
-            "open_type",
-            "open_conditions",
-            "level",
-            "update_cycle",
-            "legal_basis",
-            "source_system",
-        )
+        k: values.get(k, "") for k in service.ENTRY_ATTRS if k not in special
     }
     payload["published_on"] = values.get("published_on") or None
     payload["related_codes"] = queries.split_list(values.get("related_codes", ""))

@@ -16,11 +16,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import math
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from openpyxl import Workbook
@@ -39,6 +37,7 @@ from gongshu.catalog.schemas import DatasetFilter
 from gongshu.i18n import N_, translate
 from gongshu.labels import label
 from gongshu.orgs.models import Agency
+from gongshu.pagination import Page
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
@@ -127,18 +126,7 @@ def _filtered(actor: Actor, filters: DatasetFilter | None) -> Select[Dataset]:
     return stmt
 
 
-@dataclass(frozen=True)
-class DatasetList:
-    """One page of entries and the numbers a pager needs."""
-
-    items: list[Dataset]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+DatasetList = Page[Dataset]
 
 
 def list_datasets(

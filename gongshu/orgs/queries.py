@@ -6,7 +6,6 @@ regions, catalog counts for the page), never one per row.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from gongshu.catalog.models import Dataset, DatasetState
 from gongshu.errors import NotFound
 from gongshu.i18n import N_
 from gongshu.orgs.models import Agency, AgencyKind, Region
+from gongshu.pagination import Page
 
 __all__ = [
     "ORDERINGS",
@@ -104,16 +104,10 @@ class AgencyFilter:
 
 
 @dataclass(frozen=True)
-class AgencyList:
-    items: list[Agency]
-    total: int
-    page: int
-    per_page: int
-    dataset_counts: dict[int, int] = field(default_factory=dict)
+class AgencyList(Page[Agency]):
+    """A page of agencies with the number of catalog entries of each."""
 
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+    dataset_counts: dict[int, int] = field(default_factory=dict)
 
 
 def _filtered(stmt: Select[Any], f: AgencyFilter) -> Select[Any]:

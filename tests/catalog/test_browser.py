@@ -7,23 +7,15 @@ from typing import Any
 
 import pytest
 
-from gongshu.demo.data import DEMO_PASSWORD
+from tests.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
 SUBMIT = "form.catalog-form button[type=submit]"
 
 
-def _sign_in(page: Any, username: str) -> None:
-    page.goto("/login")
-    page.fill("#f-username", username)
-    page.fill("#f-password", DEMO_PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
-
-
 def test_catalog_form_in_a_browser(page: Any) -> None:
-    _sign_in(page, "scj_officer")
+    sign_in(page, "scj_officer")
     page.goto("/catalog/new")
     rows = page.locator("#fields-table tbody tr")
     blank = rows.count()

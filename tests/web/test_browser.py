@@ -7,18 +7,10 @@ from typing import Any
 
 import pytest
 
-from gongshu.demo.data import DEMO_PASSWORD
 from gongshu.identifiers import make_credit_code
+from tests.browser import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Any, username: str) -> None:
-    page.goto("/login")
-    page.fill("#f-username", username)
-    page.fill("#f-password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/$"))
 
 
 def submit(page: Any, expect: str) -> None:
