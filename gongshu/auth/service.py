@@ -606,6 +606,20 @@ def _remaining_minutes(until: dt.datetime) -> int:
     return max(1, int(seconds // 60) + (1 if seconds % 60 else 0))
 
 
+def _record_refusal(session: Session, actor: Actor, user: User, reason: str) -> None:
+    """Commit the audit entry of a refused sign-in (the caller raises afterwards)."""
+    with unit_of_work(session):
+        record(
+            session,
+            actor,
+            "auth.login_failed",
+            "user",
+            user.id,
+            label=_label(user),
+            changes={"reason": reason},
+        )
+
+
 def authenticate(
     session: Session,
     settings: Settings,
@@ -643,16 +657,7 @@ def authenticate(
     now = utcnow()
     if user.locked_until is not None and user.locked_until > now:
         passwords.dummy_verify(password, settings)
-        with unit_of_work(session):
-            record(
-                session,
-                actor,
-                "auth.login_failed",
-                "user",
-                user.id,
-                label=_label(user),
-                changes={"reason": "locked"},
-            )
+        _record_refusal(session, actor, user, "locked")
         raise AuthenticationFailed(MSG_LOCKED, minutes=_remaining_minutes(user.locked_until))
 
     reason = ""
@@ -670,16 +675,7 @@ def authenticate(
             raise AuthenticationFailed(MSG_LOCKED, minutes=_remaining_minutes(user.locked_until))
         raise AuthenticationFailed(MSG_TOTP_WRONG if reason == "totp" else MSG_LOGIN_FAILED)
     if not user.is_active:
-        with unit_of_work(session):
-            record(
-                session,
-                actor,
-                "auth.login_failed",
-                "user",
-                user.id,
-                label=_label(user),
-                changes={"reason": "inactive"},
-            )
+        _record_refusal(session, actor, user, "inactive")
         raise AuthenticationFailed(MSG_INACTIVE)
 
     with unit_of_work(session):
