@@ -140,6 +140,7 @@ class RegionCodeResult(CheckResult):
 
 #: Province-level prefixes of GB/T 2260 (and of ID numbers): the real ones only.
 _PROVINCE_RANGES = ((11, 15), (21, 23), (31, 37), (41, 46), (50, 54), (61, 65), (71, 71), (81, 82))
+NATIONAL_REGION = "100000"
 PROVINCE_CODES: frozenset[str] = frozenset(
     str(n) for low, high in _PROVINCE_RANGES for n in range(low, high + 1)
 )
@@ -270,7 +271,8 @@ def check_credit_code(value: str) -> CreditCodeResult:
     warnings: list[Issue] = []
     if code[0] not in _CC_AUTHORITIES:
         warnings.append(_issue(M_CC_AUTHORITY, char=code[0]))
-    if region.isdigit() and region[:2] not in PROVINCE_CODES:
+    # Central-level bodies are registered under 100000 (national), not a province.
+    if region.isdigit() and region != NATIONAL_REGION and region[:2] not in PROVINCE_CODES:
         warnings.append(_issue(M_CC_PROVINCE, code=region))
     org = code[8:17]
     org_expected = organization_code_check_char(org[:8])

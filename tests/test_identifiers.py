@@ -359,3 +359,9 @@ def test_checks_are_fast() -> None:
         check_citizen_id(STANDARD_ID, today=TODAY)
         check_credit_code(STANDARD_CREDIT_CODE)
     assert time.perf_counter() - start < 5
+
+
+def test_central_bodies_registered_under_the_national_region_code() -> None:
+    # 12100000400000624D: a central public institution, region code 100000 (national).
+    result = ids.check_credit_code("12100000400000624D")
+    assert result.ok and not result.warnings
