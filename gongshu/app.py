@@ -109,17 +109,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _include_routers(app: FastAPI) -> None:
+    """Mount every area's API under /api/v1 and its pages at the root, in this order."""
     from gongshu.audit import api as audit_api
     from gongshu.audit import pages as audit_pages
     from gongshu.auth import api as auth_api
     from gongshu.auth import pages as auth_pages
     from gongshu.catalog import api as catalog_api
+    from gongshu.catalog import list_pages as catalog_list_pages
     from gongshu.catalog import pages as catalog_pages
     from gongshu.orgs import api as orgs_api
     from gongshu.orgs import pages as orgs_pages
     from gongshu.web import pages as web_pages
 
-    for module in (auth_api, orgs_api, catalog_api, audit_api):
+    api_modules = [auth_api, orgs_api, catalog_api, audit_api]
+    page_modules = [
+        web_pages,
+        auth_pages,
+        orgs_pages,
+        # Fixed paths such as /catalog/export come before /catalog/{dataset_id}.
+        catalog_list_pages,
+        catalog_pages,
+        audit_pages,
+    ]
+    for module in api_modules:
         app.include_router(module.router, prefix="/api/v1")
-    for module in (web_pages, auth_pages, orgs_pages, catalog_pages, audit_pages):
+    for module in page_modules:
         app.include_router(module.router)

@@ -48,7 +48,7 @@ def serve(
 
 
 @db_app.command("upgrade", help=bi("将数据库升级到最新结构"))
-def db_upgrade(revision: str = typer.Argument("head", help=bi("目标版本"))) -> None:
+def db_upgrade(revision: str = typer.Argument("heads", help=bi("目标版本"))) -> None:
     from gongshu.migrate import upgrade
 
     upgrade(get_settings(), revision)

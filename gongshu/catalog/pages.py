@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -31,8 +30,7 @@ from gongshu.catalog.models import (
     ShareType,
     UpdateCycle,
 )
-from gongshu.catalog.queries import MEDIA_TYPES, ExportFormat
-from gongshu.catalog.schemas import DatasetCreate, DatasetFilter, DatasetUpdate
+from gongshu.catalog.schemas import DatasetCreate, DatasetUpdate
 from gongshu.errors import Conflict, PermissionDenied, ValidationFailed
 from gongshu.i18n import N_, translate
 from gongshu.labels import label
@@ -139,57 +137,6 @@ def _vocabulary() -> dict[str, Any]:
             for level, row in grading.as_json().items()
         ],
     }
-
-
-# ---------------------------------------------------------------------------------------
-# The list and the export
-
-
-def _filters_from(request: Request) -> tuple[DatasetFilter, dict[str, list[str]]]:
-    raw = {k: v for k, v in request.query_params.items() if k in DatasetFilter.model_fields}
-    try:
-        return parse(DatasetFilter, raw), {}
-    except ValidationFailed as exc:
-        return DatasetFilter(), exc.errors
-
-
-def _int_param(request: Request, name: str, default: int) -> int:
-    value = request.query_params.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 7 else default
-
-
-@router.get("/catalog", response_class=HTMLResponse)
-def catalog_list(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    filters, errors = _filters_from(request)
-    result = queries.list_datasets(session, actor, filters, _int_param(request, "page", 1))
-    active = filters.active()
-    query = urlencode(active)
-    return render(
-        request,
-        "catalog/list.html",
-        {
-            "result": result,
-            "filters": active,
-            "errors": errors,
-            "query": query,
-            "page_base": f"/catalog?{query}&" if query else "/catalog?",
-            "agencies": queries.agency_choices(session),
-            "may_create": _may_create(actor),
-            **_vocabulary(),
-        },
-    )
-
-
-@router.get("/catalog/export")
-def catalog_export(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    fmt: ExportFormat = "xlsx" if request.query_params.get("format") == "xlsx" else "csv"
-    filters, _errors = _filters_from(request)
-    data = queries.export_catalog(session, actor, fmt, filters)
-    return Response(
-        data,
-        media_type=MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{queries.export_filename(fmt)}"'},
-    )
 
 
 # ---------------------------------------------------------------------------------------
