@@ -13,6 +13,7 @@ from gongshu.db import Base, utcnow
 from gongshu.orgs.models import str_enum
 
 if TYPE_CHECKING:
+    from gongshu.auth.models import User
     from gongshu.orgs.models import Agency, Region
 
 
@@ -76,6 +77,7 @@ class DatasetState(enum.StrEnum):
     RETURNED = "returned"
     APPROVED = "approved"
     PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"  # deleted from the catalog by an approved change request
 
 
 class FieldType(enum.StrEnum):
@@ -105,6 +107,11 @@ class Sensitivity(enum.StrEnum):
 
 class Dataset(Base):
     """A catalog entry (目录条目): the metadata of one public data resource and its fields.
+
+    Its ``state`` moves through the review workflow (``gongshu.catalog.workflow``): draft →
+    submitted → approved or returned (``review_comment`` holds the reason) → published; a
+    published entry changes only through a ``ChangeRequest`` and, when one deletes it,
+    becomes ``withdrawn`` (gone from every list, its history kept).
 
     Its ``code`` is the resource code ``class + item + sub-item + detail + "/" + sequence``.
     ``lock_version`` makes concurrent edits conflict instead of overwriting each other.
@@ -145,6 +152,13 @@ class Dataset(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     lock_version: Mapped[int] = mapped_column(default=1)
+    # The review workflow (gongshu.catalog.workflow): the last submission and decision.
+    submitted_at: Mapped[dt.datetime | None]
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reviewed_at: Mapped[dt.datetime | None]
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    withdrawn_at: Mapped[dt.datetime | None]
 
     agency: Mapped[Agency] = relationship()
     region: Mapped[Region] = relationship()
@@ -182,3 +196,68 @@ class Field(Base):
     description: Mapped[str] = mapped_column(Text, default="")
 
     dataset: Mapped[Dataset] = relationship(back_populates="fields")
+
+
+class ChangeKind(enum.StrEnum):
+    MODIFY = "modify"  # 修改
+    DELETE = "delete"  # 删减
+
+
+class ChangeStatus(enum.StrEnum):
+    """Where a change request stands: a district entry's request is reviewed by its
+    district bureau first (``district_reviewed``), then needs the city bureau's consent."""
+
+    SUBMITTED = "submitted"
+    DISTRICT_REVIEWED = "district_reviewed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+OPEN_CHANGE_STATUSES = (ChangeStatus.SUBMITTED, ChangeStatus.DISTRICT_REVIEWED)
+
+
+class ChangeRequest(Base):
+    """A change request (目录变更申请) for a published catalog entry: modify or delete it.
+
+    The agency proposes it within N working days of ``basis_changed_on`` (the day its legal
+    basis or duties changed); a later proposal is accepted and marked ``late``. ``changes``
+    holds the proposed edit in the ``DatasetUpdate`` shape; the entry itself stays as it is
+    until the city bureau consents (``approved``), and then the change is applied in the
+    same transaction. A district entry's request is reviewed by the district bureau first.
+    """
+
+    __tablename__ = "change_request"
+    __table_args__ = (Index("ix_change_request_dataset_status", "dataset_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id"))
+    kind: Mapped[ChangeKind] = mapped_column(str_enum(ChangeKind, "change_kind"))
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason: Mapped[str] = mapped_column(Text)
+    basis_changed_on: Mapped[dt.date]
+    proposal_due_on: Mapped[dt.date]
+    late: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[ChangeStatus] = mapped_column(
+        str_enum(ChangeStatus, "change_status"), default=ChangeStatus.SUBMITTED, index=True
+    )
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    proposed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    district_reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    district_reviewed_at: Mapped[dt.datetime | None]
+    district_comment: Mapped[str] = mapped_column(Text, default="")
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reviewed_at: Mapped[dt.datetime | None]
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    dataset: Mapped[Dataset] = relationship()
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+    district_reviewer: Mapped[User | None] = relationship(foreign_keys=[district_reviewer_id])
+    reviewer: Mapped[User | None] = relationship(foreign_keys=[reviewer_id])
+
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_CHANGE_STATUSES

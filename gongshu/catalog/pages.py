@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from gongshu.audit import service as audit
 from gongshu.auth.actor import Actor
 from gongshu.auth.permissions import Perm, can, require
-from gongshu.catalog import grading, queries, service
+from gongshu.catalog import changes, grading, queries, service, workflow
 from gongshu.catalog.classification import CLASS_DIGITS, get_taxonomy
 from gongshu.catalog.models import (
     CategoryClass,
@@ -72,6 +72,10 @@ ATTR_LABELS: dict[str, str] = {
     "published_on": N_("发布日期"),
     "related_codes": N_("关联资源代码"),
     "tags": N_("标签"),
+    "review_comment": N_("审核意见"),
+    "due_on": N_("审核期限"),
+    "rule": N_("期限规则"),
+    "change_request": N_("变更申请"),
 }
 FIELD_ATTR_LABELS: dict[str, str] = {
     "position": N_("序号"),
@@ -87,6 +91,13 @@ FIELD_ATTR_LABELS: dict[str, str] = {
 ACTION_LABELS: dict[str, str] = {
     "dataset.create": N_("创建条目"),
     "dataset.update": N_("修改条目"),
+    "dataset.submit": N_("提交审核"),
+    "dataset.recall": N_("撤回"),
+    "dataset.approve": N_("审核通过"),
+    "dataset.return": N_("退回"),
+    "dataset.publish": N_("发布"),
+    "dataset.modify": N_("按变更申请修改"),
+    "dataset.withdraw": N_("按变更申请删减"),
 }
 FIELD_PREFIX = N_("信息项 {name}")
 EMPTY = N_("（空）")
@@ -217,6 +228,7 @@ def _render_form(
     errors: Mapping[str, list[str]] | None = None,
     form_error: str = "",
     status_code: int = 200,
+    extra: Mapping[str, Any] | None = None,
 ) -> Response:
     return render(
         request,
@@ -227,7 +239,9 @@ def _render_form(
             "rows": _padded(rows),
             "errors": dict(errors or {}),
             "form_error": form_error,
+            "change_mode": False,
             **_vocabulary(),
+            **(extra or {}),
         },
         status_code=status_code,
     )
@@ -446,6 +460,7 @@ def detail(request: Request, session: SessionDep, actor: ActorDep, dataset_id: i
     if tab not in ("info", "fields", "history"):
         tab = "info"
     item = get_taxonomy().item_name(dataset.category_class, dataset.item_code)
+    open_change = changes.open_change_for(session, dataset)
     return render(
         request,
         "catalog/detail.html",
@@ -455,5 +470,14 @@ def detail(request: Request, session: SessionDep, actor: ActorDep, dataset_id: i
             "item_name": translate(item) if item else "",
             "may_edit": service.can_edit(actor, dataset),
             "history": _history(session, dataset) if tab == "history" else [],
+            "actions": workflow.available_actions(actor, dataset),
+            "action_labels": workflow.ACTION_LABELS,
+            "review_deadline": workflow.review_deadline(session, dataset),
+            "open_change": open_change,
+            "may_propose": (
+                dataset.state is DatasetState.PUBLISHED
+                and workflow.owns(actor, dataset)
+                and open_change is None
+            ),
         },
     )

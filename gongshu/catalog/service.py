@@ -389,9 +389,44 @@ def update_dataset(
         raise Conflict(STALE)
     if dataset.state not in EDITABLE_STATES:
         raise Conflict(NOT_EDITABLE, state=label(dataset.state))
+    prepared = prepare_update(session, actor, dataset, data)
+    try:
+        with unit_of_work(session):
+            changes = apply_update(session, dataset, prepared)
+            if not changes:
+                return dataset
+            audit.record(
+                session,
+                actor,
+                "dataset.update",
+                "dataset",
+                dataset.id,
+                label=f"{dataset.code} {dataset.title}",
+                changes=changes,
+            )
+    except StaleDataError as exc:
+        raise Conflict(STALE) from exc
+    return dataset
 
-    before = audit.snapshot(dataset, ENTRY_ATTRS)
-    before_fields = _fields_of(dataset)
+
+class PreparedUpdate:
+    """An edit that passed every catalog rule, ready for ``apply_update``."""
+
+    def __init__(self, values: dict[str, Any], fields: list[FieldIn], replace_fields: bool) -> None:
+        self.values = values
+        self.fields = fields
+        self.replace_fields = replace_fields
+
+
+def prepare_update(
+    session: Session, actor: Actor, dataset: Dataset, data: DatasetUpdate
+) -> PreparedUpdate:
+    """Merge an edit into the entry's current values and check every rule of the module
+    docstring against the result; ``ValidationFailed`` (422) when one is broken.
+
+    It checks no permission and no state: ``update_dataset`` does that for direct edits,
+    the change-request workflow (``gongshu.catalog.workflow``) for published entries.
+    """
     values: dict[str, Any] = {name: getattr(dataset, name) for name in ENTRY_ATTRS}
     for name in data.model_fields_set & set(ENTRY_ATTRS):
         value = getattr(data, name)
@@ -408,41 +443,54 @@ def update_dataset(
     errors = _check_rules(session, actor, values, fields_in, own_code=dataset.code)
     if errors:
         raise ValidationFailed(INVALID, errors)
+    return PreparedUpdate(values, fields_in, replace_fields=data.fields is not None)
 
-    try:
-        with unit_of_work(session):
-            for name, value in values.items():
-                setattr(dataset, name, value)
-            if data.fields is not None:
-                existing = {f.name: f for f in dataset.fields}
-                new_list: list[Field] = []
-                for position, fin in enumerate(fields_in):
-                    f = existing.get(fin.name)
-                    if f is None:
-                        f = _new_field(fin, position)
-                    else:
-                        for attr in FIELD_INPUT_ATTRS:
-                            setattr(f, attr, getattr(fin, attr))
-                        f.position = position
-                    new_list.append(f)
-                dataset.fields = new_list
-            changes = _changes(
-                before, before_fields, audit.snapshot(dataset, ENTRY_ATTRS), _fields_of(dataset)
-            )
-            if not changes:
-                return dataset
-            # Touch the entry row so that its lock_version moves even when only fields changed.
-            dataset.updated_at = utcnow()
-            session.flush()
-            audit.record(
-                session,
-                actor,
-                "dataset.update",
-                "dataset",
-                dataset.id,
-                label=f"{dataset.code} {dataset.title}",
-                changes=changes,
-            )
-    except StaleDataError as exc:
-        raise Conflict(STALE) from exc
-    return dataset
+
+def apply_update(session: Session, dataset: Dataset, prepared: PreparedUpdate) -> dict[str, Any]:
+    """Write a prepared edit onto the entry (inside the caller's transaction) and return
+    the audit diff; an empty diff means nothing changed and nothing was written.
+    """
+    before = audit.snapshot(dataset, ENTRY_ATTRS)
+    before_fields = _fields_of(dataset)
+    for name, value in prepared.values.items():
+        setattr(dataset, name, value)
+    if prepared.replace_fields:
+        existing = {f.name: f for f in dataset.fields}
+        new_list: list[Field] = []
+        for position, fin in enumerate(prepared.fields):
+            f = existing.get(fin.name)
+            if f is None:
+                f = _new_field(fin, position)
+            else:
+                for attr in FIELD_INPUT_ATTRS:
+                    setattr(f, attr, getattr(fin, attr))
+                f.position = position
+            new_list.append(f)
+        dataset.fields = new_list
+    changes = _changes(
+        before, before_fields, audit.snapshot(dataset, ENTRY_ATTRS), _fields_of(dataset)
+    )
+    if changes:
+        # Touch the entry row so that its lock_version moves even when only fields changed.
+        dataset.updated_at = utcnow()
+        session.flush()
+    return changes
+
+
+def preview_update(dataset: Dataset, prepared: PreparedUpdate) -> dict[str, Any]:
+    """What ``apply_update`` would change, as the same diff, without touching the entry
+    (a change request shows it to its reviewers while the published entry stays as is).
+    """
+    before = audit.snapshot(dataset, ENTRY_ATTRS)
+    after = {name: audit.plain(value) for name, value in prepared.values.items()}
+    before_fields = _fields_of(dataset)
+    after_fields = before_fields
+    if prepared.replace_fields:
+        after_fields = {
+            fin.name: {
+                "position": position,
+                **{attr: audit.plain(getattr(fin, attr)) for attr in FIELD_INPUT_ATTRS},
+            }
+            for position, fin in enumerate(prepared.fields)
+        }
+    return _changes(before, before_fields, after, after_fields)
