@@ -117,11 +117,15 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.catalog import api as catalog_api
     from gongshu.catalog import list_pages as catalog_list_pages
     from gongshu.catalog import pages as catalog_pages
+    from gongshu.notices import api as notices_api
+    from gongshu.notices import pages as notices_pages
     from gongshu.orgs import api as orgs_api
     from gongshu.orgs import pages as orgs_pages
     from gongshu.web import pages as web_pages
+    from gongshu.workdays import api as workdays_api
+    from gongshu.workdays import pages as workdays_pages
 
-    api_modules = [auth_api, orgs_api, catalog_api, audit_api]
+    api_modules = [auth_api, orgs_api, catalog_api, audit_api, workdays_api, notices_api]
     page_modules = [
         web_pages,
         auth_pages,
@@ -130,6 +134,8 @@ def _include_routers(app: FastAPI) -> None:
         catalog_list_pages,
         catalog_pages,
         audit_pages,
+        workdays_pages,
+        notices_pages,
     ]
     for module in api_modules:
         app.include_router(module.router, prefix="/api/v1")

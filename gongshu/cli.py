@@ -10,8 +10,10 @@ from gongshu.catalog.cli import app as catalog_app
 from gongshu.cli_support import bi, say
 from gongshu.demo.cli import app as demo_app
 from gongshu.jobs.cli import app as jobs_app
+from gongshu.notices.cli import app as notices_app
 from gongshu.orgs.cli import app as agency_app
 from gongshu.settings import get_settings
+from gongshu.workdays.cli import app as calendar_app
 
 app = typer.Typer(
     help=bi("公数公共数据管理平台命令行工具"), no_args_is_help=True, add_completion=False
@@ -24,6 +26,8 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(notices_app, name="notices")
 
 
 @app.command(help=bi("启动网页与接口服务"))

@@ -4,17 +4,23 @@ from gongshu.audit.models import AuditEntry, AuditHead
 from gongshu.auth.models import ApiKey, LoginSession, PasswordHistory, User, UserRole
 from gongshu.catalog.models import Dataset, Field
 from gongshu.jobs.models import Job
+from gongshu.notices.models import Notice, OutboxMessage
 from gongshu.orgs.models import Agency, Region
+from gongshu.workdays.models import CalendarOverride, Deadline
 
 __all__ = [
     "Agency",
     "ApiKey",
     "AuditEntry",
     "AuditHead",
+    "CalendarOverride",
     "Dataset",
+    "Deadline",
     "Field",
     "Job",
     "LoginSession",
+    "Notice",
+    "OutboxMessage",
     "PasswordHistory",
     "Region",
     "User",

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
 
     job_poll_seconds: float = Field(default=2.0, gt=0)
 
+    smtp_url: str = ""
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env == "production":

@@ -32,13 +32,20 @@ class Perm(enum.StrEnum):
     CATALOG_REVIEW = "catalog.review"
     CATALOG_EXPORT = "catalog.export"
     DATA_USE = "data.use"
+    CALENDAR_MANAGE = "calendar.manage"  # working-day overrides; bureau admins: city only
 
 
 ADMIN_TRIAD: frozenset[Role] = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.SYSTEM_ADMIN: frozenset(
-        {Perm.REGION_MANAGE, Perm.AGENCY_MANAGE, Perm.USER_MANAGE, Perm.CATALOG_EXPORT}
+        {
+            Perm.REGION_MANAGE,
+            Perm.AGENCY_MANAGE,
+            Perm.USER_MANAGE,
+            Perm.CATALOG_EXPORT,
+            Perm.CALENDAR_MANAGE,
+        }
     ),
     Role.SECURITY_ADMIN: frozenset(
         {Perm.ROLE_ASSIGN, Perm.ACCOUNT_SECURITY, Perm.APIKEY_MANAGE_ANY}
@@ -52,6 +59,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CATALOG_READ_ALL,
             Perm.CATALOG_REVIEW,
             Perm.CATALOG_EXPORT,
+            Perm.CALENDAR_MANAGE,
         }
     ),
     Role.AGENCY_OFFICER: frozenset({Perm.CATALOG_EDIT_OWN, Perm.CATALOG_EXPORT, Perm.DATA_USE}),

@@ -71,6 +71,7 @@ def get_optional_actor(request: Request, session: SessionDep) -> Actor | None:
         actor = actor.with_request(request_id, _client_ip(request))
     enforce_totp_enrollment(request.url.path, actor)
     request.state.actor = actor
+    request.state.db = session  # the request's session, for render hooks (header counts)
     return actor
 
 

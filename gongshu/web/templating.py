@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,6 +63,18 @@ def _compact(value: object) -> str:
     return str(value)
 
 
+# Hooks add what every page shows (the header's unread-notice count …) to the context.
+RenderHook = Callable[[Request, dict[str, Any]], None]
+RENDER_HOOKS: list[RenderHook] = []
+
+
+def render_hook(fn: RenderHook) -> RenderHook:
+    """Register ``fn(request, context)`` to run before every page is rendered."""
+    if fn not in RENDER_HOOKS:
+        RENDER_HOOKS.append(fn)
+    return fn
+
+
 env.globals["can"] = _can
 env.filters["compact"] = _compact
 env.filters["local"] = _local
@@ -80,6 +93,8 @@ def render(
         "csrf_token": getattr(state, "csrf_token", ""),
         "settings": request.app.state.settings,
     }
+    for hook in RENDER_HOOKS:
+        hook(request, ctx)
     ctx.update(context or {})
     response: HTMLResponse = templates.TemplateResponse(
         request, template, ctx, status_code=status_code
