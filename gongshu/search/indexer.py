@@ -1,0 +1,160 @@
+"""Keeping the search index fresh: the same transaction that changes an entry re-indexes it.
+
+A listener on every session's ``after_flush`` collects the catalog entries a flush touched —
+new, changed or deleted entries, changed or removed fields, renamed agencies — and rewrites
+their ``search_token`` and ``search_doc`` rows with Core statements on the flush's own
+connection. No service has to remember to call it, and a rolled-back write leaves no trace
+in the index. ``reindex`` rebuilds everything (``gongshu search reindex``) or a given set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, event, func, insert, inspect, select
+from sqlalchemy.orm import Session, UOWTransaction
+
+from gongshu.catalog.models import Dataset, Field
+from gongshu.orgs.models import Agency
+from gongshu.search.models import PinyinOverride, SearchDoc, SearchToken
+from gongshu.search.tokens import Overrides, document_tokens, title_sort_key
+
+_BATCH = 500
+_DOC_COLUMNS = (
+    "code",
+    "agency_id",
+    "region_id",
+    "domain",
+    "category_class",
+    "share_type",
+    "open_type",
+    "level",
+    "update_cycle",
+    "state",
+    "updated_at",
+)
+
+
+def load_overrides(conn: Connection | Session) -> Overrides:
+    rows = conn.execute(select(PinyinOverride.phrase, PinyinOverride.pinyin)).all()
+    return Overrides.of({str(p): str(s) for p, s in rows})
+
+
+def _chunks(ids: Sequence[int], size: int = _BATCH) -> Iterable[Sequence[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+def index_rows(
+    ids: Sequence[int], conn: Connection, overrides: Overrides
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``search_doc`` and ``search_token`` rows of the given entries (as they are now)."""
+    docs: list[dict[str, Any]] = []
+    tokens: list[dict[str, Any]] = []
+    columns = [getattr(Dataset, c) for c in _DOC_COLUMNS]
+    rows = conn.execute(
+        select(Dataset.id, Dataset.title, Dataset.description, Agency.name, *columns)
+        .join(Agency, Agency.id == Dataset.agency_id)
+        .where(Dataset.id.in_(ids))
+    ).all()
+    labels: dict[int, list[str]] = {}
+    for dataset_id, text in conn.execute(
+        select(Field.dataset_id, Field.label).where(Field.dataset_id.in_(ids))
+    ):
+        labels.setdefault(int(dataset_id), []).append(str(text))
+    for row in rows:
+        dataset_id, title, description, agency_name = row[:4]
+        values = dict(zip(_DOC_COLUMNS, row[4:], strict=True))
+        docs.append(
+            {"dataset_id": dataset_id, "title_sort": title_sort_key(title, overrides), **values}
+        )
+        weights = document_tokens(
+            title=title,
+            description=description,
+            labels=labels.get(dataset_id, ()),
+            agency_name=agency_name,
+            code=values["code"],
+            overrides=overrides,
+        )
+        tokens.extend(
+            {"token": t, "dataset_id": dataset_id, "weight": w} for t, w in sorted(weights.items())
+        )
+    return docs, tokens
+
+
+def reindex_ids(conn: Connection, ids: Iterable[int], overrides: Overrides | None = None) -> int:
+    """Rewrite the index rows of these entries (deleted entries just lose theirs)."""
+    unique = sorted(set(ids))
+    if not unique:
+        return 0
+    overrides = overrides if overrides is not None else load_overrides(conn)
+    for chunk in _chunks(unique):
+        conn.execute(delete(SearchToken).where(SearchToken.dataset_id.in_(chunk)))
+        conn.execute(delete(SearchDoc).where(SearchDoc.dataset_id.in_(chunk)))
+        docs, tokens = index_rows(chunk, conn, overrides)
+        if docs:
+            conn.execute(insert(SearchDoc), docs)
+        if tokens:
+            conn.execute(insert(SearchToken), tokens)
+    return len(unique)
+
+
+def reindex_all(session: Session) -> int:
+    """Rebuild the whole index in the session's transaction; returns the entries indexed."""
+    conn = session.connection()
+    conn.execute(delete(SearchToken))
+    conn.execute(delete(SearchDoc))
+    ids = [int(i) for i in conn.execute(select(Dataset.id).order_by(Dataset.id)).scalars()]
+    return reindex_ids(conn, ids)
+
+
+def index_counts(session: Session) -> tuple[int, int]:
+    """(catalog entries, indexed entries): unequal means ``gongshu search reindex`` is due."""
+    entries = int(session.scalar(select(func.count()).select_from(Dataset)) or 0)
+    indexed = int(session.scalar(select(func.count()).select_from(SearchDoc)) or 0)
+    return entries, indexed
+
+
+def _changed(obj: object, names: Iterable[str]) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[n].history.has_changes() for n in names)
+
+
+def touched_datasets(session: Session) -> set[int]:
+    """Ids of the entries whose index rows a flush made stale."""
+    ids: set[int] = set()
+    agencies: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Dataset):
+            if obj.id is not None:
+                ids.add(obj.id)
+        elif isinstance(obj, Field):
+            if obj.dataset_id is not None:
+                ids.add(obj.dataset_id)
+        elif isinstance(obj, Agency) and obj in session.dirty and _changed(obj, ("name",)):
+            agencies.add(obj.id)
+    if agencies:
+        conn = session.connection()
+        ids.update(
+            int(i)
+            for i in conn.execute(select(Dataset.id).where(Dataset.agency_id.in_(agencies)))
+            .scalars()
+            .all()
+        )
+    return ids
+
+
+def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
+    ids = touched_datasets(session)
+    if ids:
+        reindex_ids(session.connection(), ids)
+
+
+def install() -> None:
+    """Listen to every session (idempotent)."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+
+
+install()
