@@ -115,29 +115,39 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.auth import api as auth_api
     from gongshu.auth import pages as auth_pages
     from gongshu.catalog import api as catalog_api
+    from gongshu.catalog import duty_list_pages as catalog_duty_list_pages
+    from gongshu.catalog import import_pages as catalog_import_pages
     from gongshu.catalog import list_pages as catalog_list_pages
     from gongshu.catalog import pages as catalog_pages
     from gongshu.notices import api as notices_api
     from gongshu.notices import pages as notices_pages
     from gongshu.orgs import api as orgs_api
     from gongshu.orgs import pages as orgs_pages
+    from gongshu.systems import api as systems_api
+    from gongshu.systems import pages as systems_pages
     from gongshu.web import pages as web_pages
     from gongshu.workdays import api as workdays_api
     from gongshu.workdays import pages as workdays_pages
 
     api_modules = [auth_api, orgs_api, catalog_api, audit_api, workdays_api, notices_api]
+    api_modules.append(systems_api)
     page_modules = [
         web_pages,
         auth_pages,
         orgs_pages,
         # Fixed paths such as /catalog/export come before /catalog/{dataset_id}.
         catalog_list_pages,
+        catalog_duty_list_pages,
+        catalog_import_pages,
         catalog_pages,
+        systems_pages,
         audit_pages,
         workdays_pages,
         notices_pages,
     ]
     for module in api_modules:
         app.include_router(module.router, prefix="/api/v1")
+    for api_router in (catalog_duty_list_pages.api_router, catalog_import_pages.api_router):
+        app.include_router(api_router, prefix="/api/v1")
     for module in page_modules:
         app.include_router(module.router)

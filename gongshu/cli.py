@@ -13,6 +13,7 @@ from gongshu.jobs.cli import app as jobs_app
 from gongshu.notices.cli import app as notices_app
 from gongshu.orgs.cli import app as agency_app
 from gongshu.settings import get_settings
+from gongshu.systems.cli import app as systems_app
 from gongshu.workdays.cli import app as calendar_app
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(notices_app, name="notices")
+app.add_typer(systems_app, name="systems")
 
 
 @app.command(help=bi("启动网页与接口服务"))

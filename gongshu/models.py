@@ -6,6 +6,7 @@ from gongshu.catalog.models import Dataset, Field
 from gongshu.jobs.models import Job
 from gongshu.notices.models import Notice, OutboxMessage
 from gongshu.orgs.models import Agency, Region
+from gongshu.systems.models import InformationSystem, SystemDataset
 from gongshu.workdays.models import CalendarOverride, Deadline
 
 __all__ = [
@@ -17,12 +18,14 @@ __all__ = [
     "Dataset",
     "Deadline",
     "Field",
+    "InformationSystem",
     "Job",
     "LoginSession",
     "Notice",
     "OutboxMessage",
     "PasswordHistory",
     "Region",
+    "SystemDataset",
     "User",
     "UserRole",
 ]

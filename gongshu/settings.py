@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     catalog_sequence_width: int = Field(default=4, ge=1, le=12)
     grading_table_file: Path | None = None
 
+    import_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    import_max_uncompressed_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    import_max_compression_ratio: int = Field(default=100, ge=2)
+    import_max_rows: int = Field(default=5000, ge=1)
+
     job_poll_seconds: float = Field(default=2.0, gt=0)
 
     smtp_url: str = ""

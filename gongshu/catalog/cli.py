@@ -180,3 +180,6 @@ def edit(
                 version=dataset.lock_version,
             )
         )
+
+
+from gongshu.catalog import import_cli as _import_cli  # noqa: E402, F401
