@@ -119,6 +119,7 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.catalog import import_pages as catalog_import_pages
     from gongshu.catalog import list_pages as catalog_list_pages
     from gongshu.catalog import pages as catalog_pages
+    from gongshu.catalog import workflow_api, workflow_pages
     from gongshu.notices import api as notices_api
     from gongshu.notices import pages as notices_pages
     from gongshu.orgs import api as orgs_api
@@ -131,6 +132,7 @@ def _include_routers(app: FastAPI) -> None:
 
     api_modules = [auth_api, orgs_api, catalog_api, audit_api, workdays_api, notices_api]
     api_modules.append(systems_api)
+    api_modules.append(workflow_api)
     page_modules = [
         web_pages,
         auth_pages,
@@ -139,6 +141,7 @@ def _include_routers(app: FastAPI) -> None:
         catalog_list_pages,
         catalog_duty_list_pages,
         catalog_import_pages,
+        workflow_pages,  # /catalog/review and /catalog/changes before /catalog/{dataset_id}
         catalog_pages,
         systems_pages,
         audit_pages,

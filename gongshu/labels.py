@@ -61,6 +61,13 @@ LABELS: dict[str, str] = {
     "returned": "已退回",
     "approved": "已审核",
     "published": "已发布",
+    "withdrawn": "已删减",
+    # change requests (submitted/approved above)
+    "modify": "修改",
+    "delete": "删减",
+    "district_reviewed": "区县已审核",
+    "rejected": "未同意",
+    "late": "逾期提出",
     # field types
     "string": "字符串",
     "text": "长文本",

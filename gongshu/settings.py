@@ -45,6 +45,8 @@ class Settings(BaseSettings):
 
     catalog_sequence_width: int = Field(default=4, ge=1, le=12)
     grading_table_file: Path | None = None
+    catalog_review_days: int = Field(default=2, ge=1, le=60)
+    catalog_change_proposal_days: int = Field(default=15, ge=1, le=365)
 
     import_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     import_max_uncompressed_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)

@@ -183,3 +183,4 @@ def edit(
 
 
 from gongshu.catalog import import_cli as _import_cli  # noqa: E402, F401
+from gongshu.catalog import workflow_cli as _workflow_cli  # noqa: E402, F401

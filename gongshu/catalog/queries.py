@@ -97,8 +97,10 @@ def find_by_code(session: Session, actor: Actor, code: str) -> Dataset | None:
 
 
 def _filtered(actor: Actor, filters: DatasetFilter | None) -> Select[Dataset]:
-    stmt = select(Dataset).where(visible_clause(actor))
     f = filters or DatasetFilter()
+    stmt = select(Dataset).where(visible_clause(actor))
+    if f.state is None:  # entries withdrawn by a change request leave every list
+        stmt = stmt.where(Dataset.state != DatasetState.WITHDRAWN)
     if f.q:
         stmt = stmt.where(
             or_(

@@ -5,12 +5,18 @@ exports): the city and its districts, the agencies, the accounts, each agency's 
 officer, then the catalog entries — each created by its agency's officer, in the order of
 ``gongshu.demo.entries``. A database that already holds the city is left alone.
 
+Then the catalog comes alive through the review workflow, as the right reviewers (the
+city bureau, 兰山区's bureau for its own agencies): most entries are submitted, approved and
+published on a fixed day (so exports stay byte-identical); a few are kept as drafts, a few
+wait for review (with a live deadline from today) and a few are returned with a reason.
+
 Callers: ``gongshu demo load`` and the browser tests' live server. The loader commits as it
 goes (every service call is its own unit of work).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -21,6 +27,7 @@ from gongshu.auth.actor import Actor
 from gongshu.auth.models import User
 from gongshu.auth.schemas import UserCreate
 from gongshu.catalog import service as catalog_service
+from gongshu.catalog import workflow
 from gongshu.catalog.classification import DEFAULT_ITEMS, get_taxonomy
 from gongshu.catalog.models import CategoryClass, Dataset
 from gongshu.catalog.schemas import DatasetCreate, FieldIn
@@ -32,6 +39,23 @@ from gongshu.orgs.schemas import AgencyCreate, AgencyUpdate, RegionCreate
 
 ACTOR_NAME = "demo"
 EMAIL_DOMAIN = "example.cn"
+# The day the demo catalog was reviewed and published (fixed: exports are byte-identical).
+PUBLISHED_ON = dt.date(2026, 9, 1)
+CITY_REVIEWER = "bureau"
+DISTRICT_REVIEWERS = {"371302": "lanshan_bureau"}
+RETURN_REASON = "信息项说明不完整，请补充各信息项的含义和取值范围后重新提交。"
+
+
+def demo_state(index: int) -> str:
+    """Where the ``index``-th demo entry ends: most are published, some stay behind."""
+    slot = index % 15
+    if slot == 7:
+        return "submitted"
+    if slot == 11:
+        return "returned"
+    if slot == 13:
+        return "draft"
+    return "published"
 
 
 @dataclass(frozen=True)
@@ -185,6 +209,7 @@ def load_demo(session: Session) -> DemoSummary:
         spec.key: auth_service.actor_for_user(users[spec.officer_username]) for spec in AGENCIES
     }
     codes: dict[str, str] = {}
+    created: list[tuple[EntrySpec, Dataset]] = []
     for entry in ENTRIES:
         dataset = catalog_service.create_dataset(
             session,
@@ -192,5 +217,33 @@ def load_demo(session: Session) -> DemoSummary:
             dataset_input(entry, [codes[title] for title in entry.related]),
         )
         codes[entry.title] = dataset.code
+        created.append((entry, dataset))
+
+    region_of = {spec.key: spec.region_code for spec in AGENCIES}
+    for index, (entry, dataset) in enumerate(created):
+        _review(
+            session,
+            officers[entry.agency],
+            auth_service.actor_for_user(
+                users[DISTRICT_REVIEWERS.get(region_of[entry.agency], CITY_REVIEWER)]
+            ),
+            dataset.id,
+            demo_state(index),
+        )
 
     return summary_of(session, already_loaded=False)
+
+
+def _review(session: Session, officer: Actor, reviewer: Actor, dataset_id: int, state: str) -> None:
+    """Take one demo entry through the review workflow to ``state``."""
+    if state == "draft":
+        return
+    if state == "submitted":
+        workflow.submit(session, officer, dataset_id)  # a live deadline from today
+        return
+    workflow.submit(session, officer, dataset_id, today=PUBLISHED_ON)
+    if state == "returned":
+        workflow.return_(session, reviewer, dataset_id, RETURN_REASON)
+        return
+    workflow.approve(session, reviewer, dataset_id)
+    workflow.publish(session, reviewer, dataset_id, today=PUBLISHED_ON)

@@ -81,8 +81,8 @@ class World:
         return dataset
 
 
-@pytest.fixture
-def world(
+@pytest.fixture(name="world")
+def world_fixture(
     db: Session,
     make_person: Callable[..., Person],
     make_agency: Callable[..., Agency],
