@@ -78,6 +78,7 @@ from gongshu.search.tokens import (
 #: Changing an override re-indexes up to this many entries at once; more go to a job.
 INLINE_REINDEX_LIMIT = 2000
 REINDEX_JOB = "search.reindex"
+WITHDRAWN = "withdrawn"  # DatasetState.WITHDRAWN of the review workflow
 
 OVERRIDE_NOT_FOUND = N_("拼音校正不存在")
 BAD_PHRASE = N_("词语只能由汉字组成")
@@ -129,6 +130,11 @@ class SearchResult:
 def _match(parsed: ParsedQuery) -> Select[int, int]:
     """(dataset_id, score) of the entries that satisfy any reading of the query."""
     t = SearchToken
+    if len(parsed.tokens) == 1:
+        # One token: (token, dataset_id) is unique, so no grouping is needed at all.
+        return select(t.dataset_id.label("dataset_id"), t.weight.label("score")).where(
+            t.token == parsed.tokens[0]
+        )
     stmt = (
         select(t.dataset_id.label("dataset_id"), func.sum(t.weight).label("score"))
         .where(t.token.in_(parsed.tokens))
@@ -168,6 +174,8 @@ def _on_doc(clause: ColumnElement[bool]) -> ColumnElement[bool]:
 
 def _where(actor: Actor, f: SearchFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [_on_doc(queries.visible_clause(actor))]
+    if f.state is None:  # entries withdrawn by a change request leave every list
+        conditions.append(SearchDoc.state != WITHDRAWN)
     for name in FACET_NAMES:
         value = getattr(f, name)
         if value is None:
@@ -201,11 +209,14 @@ def _facets(
     session: Session, counts: Sequence[Any], with_labels: bool = True
 ) -> dict[str, list[FacetCount]]:
     per: dict[str, Counter[Any]] = {name: Counter() for name in FACET_NAMES}
+    counters = [per[name] for name in FACET_NAMES]
     for row in counts:
         n = int(row[-1])
-        for name, value in zip(FACET_NAMES, row[:-1], strict=True):
-            if value is not None and value != "":
-                per[name][value] += n
+        for counter, value in zip(counters, row, strict=False):
+            counter[value] += n
+    for counter in counters:
+        counter.pop(None, None)
+        counter.pop("", None)
     names: dict[str, dict[int, str]] = {"agency_id": {}, "region_id": {}}
     if per["agency_id"]:
         names["agency_id"] = {
@@ -261,19 +272,20 @@ def search_datasets(session: Session, actor: Actor | None, query: SearchQuery) -
     base = base.where(*conditions)
 
     facets: dict[str, list[FacetCount]] = {name: [] for name in FACET_NAMES}
+    conn = session.connection()  # Core rows: no ORM bookkeeping for counts and ids
     if query.with_facets:
         columns = [getattr(SearchDoc, n) for n in FACET_NAMES]
-        counts = session.execute(base.add_columns(*columns, func.count()).group_by(*columns)).all()
+        counts = conn.execute(base.add_columns(*columns, func.count()).group_by(*columns)).all()
         total = sum(int(r[-1]) for r in counts)
         facets = _facets(session, counts)
     else:
-        total = int(session.scalar(base.add_columns(func.count())) or 0)
+        total = int(conn.execute(base.add_columns(func.count())).scalar() or 0)
 
     items: list[Dataset] = []
     if total:
         ids = [
             int(i)
-            for i in session.execute(
+            for i in conn.execute(
                 base.add_columns(SearchDoc.dataset_id)
                 .order_by(*_order(sort, score))
                 .limit(per_page)

@@ -1,0 +1,419 @@
+"""Catalog search at 100,000 entries, on SQLite and on PostgreSQL, through ``search_datasets``.
+
+Builds a scratch SQLite file and a scratch PostgreSQL database (``gongshu_bench`` on
+127.0.0.1:5432, created and dropped here; override with GONGSHU_BENCH_PG), fills both with
+the same 100,000 entries made from the demo city's vocabulary (its titles, descriptions and
+field labels, put in the city and its twelve districts, some with a year), indexes them with
+the real tokeniser, then times 20 queries — Chinese, pinyin, initials, faceted; five match at
+least 10% of the entries — each with all facet counts, as the API asks for them.
+
+Run by hand: ``make bench`` or ``.venv/bin/python bench/catalog_search.py [N]``. The last line
+is one JSON object (``sqlite_p50_ms`` … ``postgres_p95_ms`` and more).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from gongshu import migrate
+from gongshu.auth.actor import Actor
+from gongshu.auth.models import Role
+from gongshu.catalog.models import Dataset, DatasetState, Field
+from gongshu.db import make_engine
+from gongshu.demo.data import AGENCIES, CITY, DISTRICTS, ENTRIES
+from gongshu.orgs.models import Agency, Region
+from gongshu.search import SearchQuery, search_datasets
+from gongshu.search.indexer import load_overrides
+from gongshu.search.tokens import Overrides, document_tokens, title_sort_key
+from gongshu.settings import Settings
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+REPEAT = 10
+PG_URL = os.environ.get(
+    "GONGSHU_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/gongshu_bench"
+)
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+STATES = [DatasetState.PUBLISHED] * 8 + [DatasetState.DRAFT, DatasetState.SUBMITTED]
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# --- the data -----------------------------------------------------------------------------
+
+
+def regions() -> list[dict[str, Any]]:
+    rows = [{"id": 1, "code": CITY.code, "name": CITY.name, "level": "city", "parent_id": None}]
+    for i, d in enumerate(DISTRICTS, start=2):
+        rows.append({"id": i, "code": d.code, "name": d.name, "level": "district", "parent_id": 1})
+    for r in rows:
+        r["created_at"] = NOW
+    return rows
+
+
+def agencies() -> tuple[list[dict[str, Any]], dict[str, list[tuple[int, int]]]]:
+    """The demo city's agencies, plus a district copy of each city bureau in every district."""
+    region_id = {r["code"]: r["id"] for r in regions()}
+    rows: list[dict[str, Any]] = []
+    by_key: dict[str, list[tuple[int, int]]] = {}
+
+    def add(key: str, name: str, code: str, kind: str) -> None:
+        aid = len(rows) + 1
+        rows.append(
+            {
+                "id": aid,
+                "name": name,
+                "short_name": "",
+                "credit_code": f"11{aid:016d}",
+                "region_id": region_id[code],
+                "kind": kind,
+                "domain": "",
+                "description": "",
+                "address": "",
+                "phone": "",
+                "is_active": True,
+                "created_at": NOW,
+                "updated_at": NOW,
+            }
+        )
+        by_key.setdefault(key, []).append((aid, region_id[code]))
+
+    for spec in AGENCIES:
+        add(spec.key, spec.name, spec.region_code, spec.kind.value)
+    for spec in AGENCIES:
+        if spec.region_code == CITY.code and spec.name.startswith(CITY.name):
+            for d in DISTRICTS:
+                name = d.name + spec.name[len(CITY.name) :]
+                if name not in {r["name"] for r in rows}:
+                    add(spec.key, name, d.code, spec.kind.value)
+    return rows, by_key
+
+
+def entries(
+    by_key: dict[str, list[tuple[int, int]]], names: dict[int, str], overrides: Overrides
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, int, int]]]]:
+    """(dataset row, field rows, token rows) for N entries, the same on every run."""
+    rng = random.Random(20260101)
+    district_names = {i: d.name for i, d in enumerate(DISTRICTS, start=2)}
+    field_id = 0
+    for i in range(1, N + 1):
+        spec = ENTRIES[rng.randrange(len(ENTRIES))]
+        agency_id, region_id = rng.choice(by_key[spec.agency])
+        title = spec.title
+        if region_id in district_names and rng.random() < 0.7:
+            title = district_names[region_id] + title
+        if rng.random() < 0.3:
+            title += f"（{rng.randint(2019, 2025)}年）"
+        code = f"{1 + i % 3}{i % 100:02d}001/{i:06d}"
+        state = STATES[i % len(STATES)]
+        updated = NOW - dt.timedelta(minutes=i * 7 % 500_000)
+        row = {
+            "id": i,
+            "code": code,
+            "title": title,
+            "description": spec.description,
+            "agency_id": agency_id,
+            "region_id": region_id,
+            "category_class": spec.category_class.value,
+            "item_code": "01",
+            "subitem_code": "001",
+            "detail_code": "",
+            "sequence": i,
+            "domain": spec.domain,
+            "format": spec.format.value,
+            "share_type": spec.share.value,
+            "share_conditions": "",
+            "share_method": "",
+            "open_type": spec.open.value,
+            "open_conditions": "",
+            "level": spec.level.value,
+            "update_cycle": spec.update_cycle.value,
+            "legal_basis": spec.legal_basis,
+            "source_system": "",
+            "published_on": None,
+            "related_codes": [],
+            "tags": [],
+            "state": state.value,
+            "created_by_id": None,
+            "created_at": updated,
+            "updated_at": updated,
+            "lock_version": 1,
+        }
+        fields = []
+        for pos, f in enumerate(spec.fields):
+            field_id += 1
+            fields.append(
+                {
+                    "id": field_id,
+                    "dataset_id": i,
+                    "position": pos,
+                    "name": f.name,
+                    "label": f.label,
+                    "data_type": f.data_type.value,
+                    "length": f.length,
+                    "is_key": f.is_key,
+                    "required": f.required,
+                    "filterable": f.filterable,
+                    "sensitivity": f.sensitivity.value,
+                    "description": f.description,
+                }
+            )
+        weights = document_tokens(
+            title=title,
+            description=spec.description,
+            labels=[f.label for f in spec.fields],
+            agency_name=names[agency_id],
+            code=code,
+            overrides=overrides,
+        )
+        tokens = [(t, i, w) for t, w in weights.items()]
+        doc = {
+            "dataset_id": i,
+            "code": code,
+            "title_sort": title_sort_key(title, overrides),
+            **{
+                k: row[k]
+                for k in (
+                    "agency_id",
+                    "region_id",
+                    "domain",
+                    "category_class",
+                    "share_type",
+                    "open_type",
+                    "level",
+                    "update_cycle",
+                    "state",
+                    "updated_at",
+                )
+            },
+        }
+        row["_doc"] = doc
+        yield row, fields, tokens
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load(engine: Engine, postgres: bool) -> dict[str, float]:
+    """Fill a migrated, empty database; returns seconds per phase and the token count."""
+    started = time.perf_counter()
+    agency_rows, by_key = agencies()
+    names = {a["id"]: a["name"] for a in agency_rows}
+    with Session(engine) as session:
+        overrides = load_overrides(session)
+    with engine.begin() as conn:
+        conn.execute(insert(Region), regions())
+        conn.execute(insert(Agency), agency_rows)
+    datasets: list[dict[str, Any]] = []
+    fields: list[dict[str, Any]] = []
+    docs: list[dict[str, Any]] = []
+    tokens: list[tuple[str, int, int]] = []
+    for row, field_rows, token_rows in entries(by_key, names, overrides):
+        docs.append(row.pop("_doc"))
+        datasets.append(row)
+        fields.extend(field_rows)
+        tokens.extend(token_rows)
+    generated = time.perf_counter()
+    with engine.begin() as conn:
+        for i in range(0, len(datasets), 5000):
+            conn.execute(insert(Dataset), datasets[i : i + 5000])
+        for i in range(0, len(fields), 20000):
+            conn.execute(insert(Field), fields[i : i + 20000])
+        for i in range(0, len(docs), 10000):
+            conn.execute(insert(Dataset.metadata.tables["search_doc"]), docs[i : i + 10000])
+    rows_done = time.perf_counter()
+    if postgres:
+        _copy_tokens_postgres(engine, tokens)
+    else:
+        _insert_tokens_sqlite(engine, tokens)
+    return {
+        "generate_s": round(generated - started, 1),
+        "rows_s": round(rows_done - generated, 1),
+        "tokens_s": round(time.perf_counter() - rows_done, 1),
+        "token_rows": len(tokens),
+    }
+
+
+def _insert_tokens_sqlite(engine: Engine, tokens: list[tuple[str, int, int]]) -> None:
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("PRAGMA cache_size=-1000000")
+        cur.execute("PRAGMA foreign_keys=OFF")
+        cur.execute("DROP INDEX ix_search_token_dataset_id")
+        cur.execute("BEGIN")
+        tokens.sort()
+        cur.executemany(
+            "INSERT INTO search_token (token, dataset_id, weight) VALUES (?, ?, ?)", tokens
+        )
+        cur.execute("CREATE INDEX ix_search_token_dataset_id ON search_token (dataset_id)")
+        cur.execute("COMMIT")
+        cur.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def _copy_tokens_postgres(engine: Engine, tokens: list[tuple[str, int, int]]) -> None:
+    raw = engine.raw_connection()
+    try:
+        cur: Any = raw.cursor()
+        cur.execute("ALTER TABLE search_token DROP CONSTRAINT pk_search_token")
+        cur.execute("DROP INDEX ix_search_token_dataset_id")
+        cur.execute("ALTER TABLE search_token DROP CONSTRAINT fk_search_token_dataset_id_dataset")
+        buffer = io.StringIO()
+        with cur.copy("COPY search_token (token, dataset_id, weight) FROM STDIN") as copy:
+            for n, (t, d, w) in enumerate(tokens, start=1):
+                buffer.write(f"{t}\t{d}\t{w}\n")
+                if n % 200_000 == 0:
+                    copy.write(buffer.getvalue())
+                    buffer = io.StringIO()
+            copy.write(buffer.getvalue())
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        cur.execute(
+            "ALTER TABLE search_token ADD CONSTRAINT pk_search_token "
+            "PRIMARY KEY (token, dataset_id)"
+        )
+        cur.execute("CREATE INDEX ix_search_token_dataset_id ON search_token (dataset_id)")
+        cur.execute(
+            "ALTER TABLE search_token ADD CONSTRAINT fk_search_token_dataset_id_dataset "
+            "FOREIGN KEY (dataset_id) REFERENCES dataset (id) ON DELETE CASCADE"
+        )
+        raw.commit()
+        raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+        cur.execute("VACUUM ANALYZE")
+    finally:
+        raw.close()
+
+
+# --- the queries --------------------------------------------------------------------------
+
+
+def queries(by_key: dict[str, list[tuple[int, int]]]) -> list[tuple[str, Actor, SearchQuery]]:
+    admin = Actor(
+        user_id=1, name="bench-admin", roles=frozenset({Role.BUREAU_ADMIN}), city_scope=True
+    )
+    agency_id, region_id = by_key["jtj"][0]
+    officer = Actor(
+        user_id=2,
+        name="bench-officer",
+        roles=frozenset({Role.AGENCY_OFFICER}),
+        agency_id=agency_id,
+        region_id=region_id,
+    )
+    scj = by_key["scj"][0][0]
+    q = SearchQuery
+    return [
+        # broad: each matches at least 10% of the entries
+        ("信息 (broad)", admin, q(q="信息")),
+        ("xinxi (broad)", admin, q(q="xinxi")),
+        ("数据 (broad)", admin, q(q="数据")),
+        ("xx initials (broad)", admin, q(q="xx")),
+        ("no words, all facets (broad)", admin, q()),
+        # Chinese
+        ("公交", admin, q(q="公交")),
+        ("空气质量", admin, q(q="空气质量")),
+        ("企业 登记", admin, q(q="企业 登记")),
+        ("费县 医疗", officer, q(q="费县 医疗")),
+        # pinyin
+        ("kongqi", admin, q(q="kongqi")),
+        ("gong jiao", officer, q(q="gong jiao")),
+        ("bixian", admin, q(q="bixian")),
+        ("hunyin dengji", admin, q(q="hunyin dengji")),
+        # initials
+        ("kqzl", admin, q(q="kqzl")),
+        ("gjxl", admin, q(q="gjxl")),
+        # faceted
+        ("监测 + level", admin, q(q="监测", level="general_1")),
+        ("许可 + share_type", admin, q(q="许可", share_type="conditional")),
+        ("xinxi + agency", admin, q(q="xinxi", agency_id=scj)),
+        ("region + state, by title", admin, q(region_id=7, state="published", sort="title")),
+        ("信息 sorted by update", officer, q(q="信息", sort="updated")),
+    ]
+
+
+def measure(engine: Engine, by_key: dict[str, list[tuple[int, int]]]) -> dict[str, Any]:
+    samples: list[float] = []
+    per_query: dict[str, Any] = {}
+    with Session(engine) as session:
+        for name, actor, query in queries(by_key):
+            result = search_datasets(session, actor, query)  # warm up
+            times = []
+            for _ in range(REPEAT):
+                t0 = time.perf_counter()
+                search_datasets(session, actor, query)
+                times.append((time.perf_counter() - t0) * 1000)
+                session.rollback()
+            samples.extend(times)
+            per_query[name] = {
+                "matches": result.total,
+                "share": round(result.total / N, 3),
+                "p50_ms": round(statistics.median(times), 1),
+            }
+            log(f"  {name:32} {result.total:7d} matches  p50 {statistics.median(times):7.1f} ms")
+    samples.sort()
+    return {
+        "p50": round(statistics.median(samples), 1),
+        "p95": round(samples[int(len(samples) * 0.95) - 1], 1),
+        "queries": per_query,
+    }
+
+
+def run(settings: Settings, label: str, postgres: bool) -> dict[str, Any]:
+    log(f"== {label}: migrating")
+    migrate.upgrade(settings)
+    engine = make_engine(settings)
+    try:
+        log(f"== {label}: loading {N} entries")
+        timings = load(engine, postgres)
+        log(f"   {timings}")
+        _, by_key = agencies()
+        result = measure(engine, by_key)
+        broad = sum(1 for v in result["queries"].values() if v["share"] >= 0.1)
+        log(f"== {label}: p50 {result['p50']} ms, p95 {result['p95']} ms, {broad} broad queries")
+        return {**result, "load": timings, "broad_queries": broad}
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    started = time.perf_counter()
+    out: dict[str, Any] = {"entries": N, "repeat": REPEAT}
+    with tempfile.TemporaryDirectory(prefix="gongshu-bench-") as tmp:
+        sqlite = Settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}")
+        res = run(sqlite, "SQLite", postgres=False)
+        out.update(sqlite_p50_ms=res["p50"], sqlite_p95_ms=res["p95"], sqlite=res)
+    url = make_url(PG_URL)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    try:
+        res = run(Settings(database_url=PG_URL), "PostgreSQL", postgres=True)
+        out.update(postgres_p50_ms=res["p50"], postgres_p95_ms=res["p95"], postgres=res)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        admin.dispose()
+    out["seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(out, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
