@@ -158,15 +158,23 @@ def next_reminder_run(now: dt.datetime | None = None) -> dt.datetime:
 
 def ensure_reminder_job(session: Session, run_after: dt.datetime | None = None) -> Job:
     """The one queued reminder job, enqueued (in the caller's transaction) when missing."""
+    queued = _queued_reminder(session)
+    if queued is not None:
+        return queued
     if session.get_bind().dialect.name == "postgresql":
-        # Two transactions must not both see "none queued" and both enqueue.
+        # Two transactions must not both see "none queued" and both enqueue: serialise the
+        # (rare) enqueue and look again. SQLite's write lock already serialises writers.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    queued = session.scalars(
+        queued = _queued_reminder(session)
+        if queued is not None:
+            return queued
+    return enqueue(session, REMINDER_JOB, {}, run_after=run_after or utcnow())
+
+
+def _queued_reminder(session: Session) -> Job | None:
+    return session.scalars(
         select(Job)
         .where(Job.kind == REMINDER_JOB, Job.status == JobStatus.QUEUED)
         .order_by(Job.id)
         .limit(1)
     ).first()
-    if queued is not None:
-        return queued
-    return enqueue(session, REMINDER_JOB, {}, run_after=run_after or utcnow())
