@@ -124,6 +124,8 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.notices import pages as notices_pages
     from gongshu.orgs import api as orgs_api
     from gongshu.orgs import pages as orgs_pages
+    from gongshu.search import api as search_api
+    from gongshu.search import pages as search_pages
     from gongshu.systems import api as systems_api
     from gongshu.systems import pages as systems_pages
     from gongshu.web import pages as web_pages
@@ -133,6 +135,7 @@ def _include_routers(app: FastAPI) -> None:
     api_modules = [auth_api, orgs_api, catalog_api, audit_api, workdays_api, notices_api]
     api_modules.append(systems_api)
     api_modules.append(workflow_api)
+    api_modules.append(search_api)
     page_modules = [
         web_pages,
         auth_pages,
@@ -147,6 +150,7 @@ def _include_routers(app: FastAPI) -> None:
         audit_pages,
         workdays_pages,
         notices_pages,
+        search_pages,
     ]
     for module in api_modules:
         app.include_router(module.router, prefix="/api/v1")

@@ -12,6 +12,7 @@ from gongshu.demo.cli import app as demo_app
 from gongshu.jobs.cli import app as jobs_app
 from gongshu.notices.cli import app as notices_app
 from gongshu.orgs.cli import app as agency_app
+from gongshu.search.cli import app as search_app
 from gongshu.settings import get_settings
 from gongshu.systems.cli import app as systems_app
 from gongshu.workdays.cli import app as calendar_app
@@ -27,6 +28,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(search_app, name="search")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(notices_app, name="notices")
 app.add_typer(systems_app, name="systems")

@@ -6,6 +6,7 @@ from gongshu.catalog.models import Dataset, Field
 from gongshu.jobs.models import Job
 from gongshu.notices.models import Notice, OutboxMessage
 from gongshu.orgs.models import Agency, Region
+from gongshu.search.models import PinyinOverride, SearchDoc, SearchToken
 from gongshu.systems.models import InformationSystem, SystemDataset
 from gongshu.workdays.models import CalendarOverride, Deadline
 
@@ -24,7 +25,10 @@ __all__ = [
     "Notice",
     "OutboxMessage",
     "PasswordHistory",
+    "PinyinOverride",
     "Region",
+    "SearchDoc",
+    "SearchToken",
     "SystemDataset",
     "User",
     "UserRole",

@@ -17,7 +17,6 @@ from gongshu.catalog.schemas import (
     ClassificationItem,
     DatasetCreate,
     DatasetFilter,
-    DatasetPage,
     DatasetRead,
     DatasetUpdate,
     GradingRow,
@@ -25,27 +24,47 @@ from gongshu.catalog.schemas import (
 )
 from gongshu.i18n import translate
 from gongshu.labels import label
+from gongshu.search import SearchQuery, SortKey, search_datasets
+from gongshu.search.schemas import MAX_WINDOW, DatasetSearchPage, FacetCountRead, SearchFilter
 from gongshu.settings import get_settings
 from gongshu.web.deps import ActorDep, SessionDep
 
 router = APIRouter(tags=["catalog"])
 
 
-@router.get("/datasets", response_model=DatasetPage, summary="List catalog entries")
+@router.get("/datasets", response_model=DatasetSearchPage, summary="Search catalog entries")
 def list_datasets(
     session: SessionDep,
     actor: ActorDep,
-    filters: Annotated[DatasetFilter, Query()],
+    filters: Annotated[SearchFilter, Query()],
+    sort: Annotated[
+        SortKey | None, Query(description="default: relevance with q, else code")
+    ] = None,
     page: Annotated[int, Query(ge=1, le=100000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=queries.MAX_PER_PAGE)] = queries.DEFAULT_PER_PAGE,
-) -> DatasetPage:
-    """Entries visible to the caller, filtered and ordered by resource code."""
-    result = queries.list_datasets(session, actor, filters, page, per_page)
-    return DatasetPage(
+    facets: Annotated[bool, Query(description="count facet values of the matches")] = True,
+) -> DatasetSearchPage:
+    """Entries visible to the caller that match ``q`` (Chinese, pinyin or initials) and the
+    filters, with facet counts over the same visible matches. Pages stop 10,000 results deep."""
+    query = SearchQuery(
+        **filters.model_dump(),
+        sort=sort,
+        page=min(page, MAX_WINDOW),
+        per_page=per_page,
+        with_facets=facets,
+    )
+    result = search_datasets(session, actor, query)
+    return DatasetSearchPage(
         items=[DatasetRead.model_validate(d) for d in result.items],
         total=result.total,
         page=result.page,
         per_page=result.per_page,
+        sort=result.sort,
+        pages=result.pages,
+        facets={
+            name: [FacetCountRead(value=f.value, label=f.label, count=f.count) for f in values]
+            for name, values in result.facets.items()
+        },
     )
 
 

@@ -28,6 +28,7 @@ from gongshu.cli_support import bi, cli_session, say
 from gongshu.errors import NotFound, ValidationFailed
 from gongshu.i18n import N_
 from gongshu.labels import label
+from gongshu.search import SearchQuery, search_datasets
 from gongshu.validation import parse
 
 app = typer.Typer(help=bi("数据目录"), no_args_is_help=True)
@@ -94,15 +95,25 @@ def export(
     typer.echo(say("已导出到 {path}", path=str(output)), err=True)
 
 
-@app.command("list", help=bi("列出目录条目"))
+@app.command("list", help=bi("列出或检索目录条目"))
 def list_entries(
-    q: str = typer.Option("", "--q", help=bi("关键词（名称、代码或摘要）")),
+    q: str = typer.Option(
+        "", "--q", help=bi("检索词（名称、摘要、信息项或提供方；支持拼音与首字母）")
+    ),
     state: str | None = typer.Option(None, "--state", help=bi("只列出该状态的条目")),
+    sort: str | None = typer.Option(
+        None, "--sort", help=bi("排序：relevance、updated、title 或 code")
+    ),
     page: int = typer.Option(1, "--page", min=1, help=bi("页码")),
 ) -> None:
     with cli_session() as session:
-        filters = parse(DatasetFilter, {"q": q, "state": state})
-        result = queries.list_datasets(session, CLI_ACTOR, filters, page, queries.MAX_PER_PAGE)
+        query = parse(
+            SearchQuery,
+            {"q": q, "state": state, "sort": sort, "page": page, "per_page": queries.MAX_PER_PAGE},
+        )
+        result = search_datasets(
+            session, CLI_ACTOR, query.model_copy(update={"with_facets": False})
+        )
         for d in result.items:
             typer.echo(f"{d.code}\t{label(d.state)}\t{d.agency.name}\t{d.title}")
         typer.echo(

@@ -376,3 +376,8 @@ _SPLIT = re.compile(rf"[\s,;{_WIDE_SEPARATORS}]+")
 def split_list(text: str) -> list[str]:
     """Codes or tags typed into one box, separated by spaces, commas or 、."""
     return [part for part in _SPLIT.split(text or "") if part]
+
+
+# Keep the search index in step with every write of an entry (see gongshu.search.indexer).
+# Imported last: the indexer needs the catalog models, not this module.
+import gongshu.search.indexer  # noqa: E402, F401
