@@ -2,7 +2,7 @@
 ``withdrawn`` state for entries deleted by a change request, and change requests.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-23 16:25:52.944783
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import gongshu.db
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ The index starts empty: run ``gongshu search reindex`` after upgrading a databas
 already has catalog entries (entries written afterwards index themselves).
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-23 17:00:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import gongshu.db
 
 revision: str = "0004"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -46,9 +46,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column(
             "title_sort",
-            sa.String(length=400).with_variant(
-                sa.String(length=400, collation="C"), "postgresql"
-            ),
+            sa.String(length=400).with_variant(sa.String(length=400, collation="C"), "postgresql"),
             nullable=False,
         ),
         sa.Column("agency_id", sa.Integer(), nullable=False),
@@ -90,10 +88,7 @@ def upgrade() -> None:
     now = gongshu.db.utcnow()
     op.bulk_insert(
         override,
-        [
-            {"phrase": p, "pinyin": s, "note": n, "updated_at": now}
-            for p, s, n in SEED_OVERRIDES
-        ],
+        [{"phrase": p, "pinyin": s, "note": n, "updated_at": now} for p, s, n in SEED_OVERRIDES],
     )
 
 

@@ -1,7 +1,7 @@
 """Information-system registry (政务信息系统登记): systems and the catalog entries they produce.
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 Create Date: 2026-11-23 18:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import gongshu.db
 
 revision: str = "0005"
-down_revision: str | None = "0001"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
