@@ -10,6 +10,7 @@ a growing delay until ``max_attempts``.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 import traceback
 from collections.abc import Callable
@@ -25,6 +26,23 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, dict[str, Any]], dict[str, Any] | None]
 HANDLERS: dict[str, Handler] = {}
+
+# Modules that register job handlers or deadline audiences when imported; a worker started
+# on its own (not through the web app) imports them before it takes any job.
+JOB_MODULES = (
+    "gongshu.notices.jobs",
+    "gongshu.search.service",
+    "gongshu.catalog.workflow",
+    "gongshu.catalog.changes",
+)
+
+
+def load_handlers() -> None:
+    """Import every module that registers a job handler or a reminder audience."""
+    for name in JOB_MODULES:
+        importlib.import_module(name)
+
+
 LEASE = dt.timedelta(minutes=10)
 
 

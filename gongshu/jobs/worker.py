@@ -7,12 +7,13 @@ import socket
 import time
 
 from gongshu.db import make_engine, make_session_factory
-from gongshu.jobs.service import run_one
+from gongshu.jobs.service import load_handlers, run_one
 from gongshu.settings import get_settings
 
 
 def run_worker(*, once: bool = False) -> int:
     """Run due jobs until stopped (or, with ``once``, until none is due). Returns jobs run."""
+    load_handlers()
     settings = get_settings()
     engine = make_engine(settings)
     factory = make_session_factory(engine)

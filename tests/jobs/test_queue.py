@@ -86,3 +86,21 @@ def test_jobs_survive_a_restart(scratch_settings: Settings) -> None:
         ran = service.run_one(session, "after-restart")
     second.dispose()
     assert ran is not None and ran.result == {"echo": 42}
+
+
+def test_a_standalone_worker_knows_every_handler() -> None:
+    """``gongshu jobs worker`` imports the modules that register handlers and audiences."""
+    import subprocess
+    import sys
+
+    code = (
+        "from gongshu.jobs.service import HANDLERS, load_handlers; load_handlers(); "
+        "from gongshu.notices.reminders import registered_kinds; "
+        "print(sorted(HANDLERS)); print(sorted(registered_kinds()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    for kind in ("notices.send_outbox", "notices.deadline_reminders", "search.reindex"):
+        assert kind in out
+    assert "catalog.review" in out

@@ -100,3 +100,60 @@ def test_admin_adds_an_agency_and_a_user(page: Any) -> None:
     assert "Agencies" in page.inner_text("header")
     page.screenshot(path="/tmp/gongshu-agencies-en.png", full_page=True)
     sign_out(page)
+
+
+def _click_action(page: Any, action: str) -> None:
+    page.click(f"main form[action$='/{action}'] button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_review_round_trip_then_found_by_search(page: Any) -> None:
+    """Officer submits; bureau returns with a reason; officer fixes and resubmits; bureau
+    approves and publishes; the entry is found by a two-character word and by pinyin."""
+    sign_in(page, "scj_officer")
+    page.goto("/catalog/new")
+    page.fill("#f-title", "城市公交客流监测数据")
+    page.fill("#f-description", "公交车辆刷卡客流")
+    first_class = page.locator("#f-classification option").nth(1).get_attribute("value")
+    page.select_option("#f-classification", first_class)
+    page.select_option("#f-level", "general_1")
+    page.select_option("#f-share_type", "unconditional")
+    page.select_option("#f-open_type", "unconditional")
+    page.select_option("#f-update_cycle", "daily")
+    page.fill("input[name='fields-0-name']", "line_no")
+    page.fill("input[name='fields-0-label']", "线路编号")
+    page.check("input[name='fields-0-is_key']")
+    page.check("input[name='fields-0-required']")
+    submit(page, r".*/catalog/\d+(\?.*)?$")
+    entry_url = page.url.split("?")[0]
+    _click_action(page, "submit")
+    assert "待审核" in page.inner_text("main")
+    sign_out(page)
+
+    sign_in(page, "bureau")
+    page.goto("/catalog/review")
+    assert "城市公交客流监测数据" in page.inner_text("main")
+    page.goto(entry_url + "/return")
+    page.fill("#f-reason", "请补充摘要：说明客流统计口径")
+    submit(page, re.escape(entry_url) + r"(\?.*)?$")
+    assert "已退回" in page.inner_text("main")
+    sign_out(page)
+
+    sign_in(page, "scj_officer")
+    page.goto(entry_url)
+    assert "请补充摘要" in page.inner_text("main")
+    page.goto(entry_url + "/edit")
+    page.fill("#f-description", "公交车辆刷卡客流，按线路和小时统计")
+    submit(page, re.escape(entry_url) + r"(\?.*)?$")
+    _click_action(page, "submit")
+    assert "待审核" in page.inner_text("main")
+    sign_out(page)
+
+    sign_in(page, "bureau")
+    page.goto(entry_url)
+    _click_action(page, "approve")
+    _click_action(page, "publish")
+    assert "已发布" in page.inner_text("main")
+    for query in ("公交", "gongjiao"):
+        page.goto(f"/catalog?q={query}")
+        assert "城市公交客流监测数据" in page.inner_text("main"), query
