@@ -474,6 +474,7 @@ def detail(request: Request, session: SessionDep, actor: ActorDep, dataset_id: i
             "action_labels": workflow.ACTION_LABELS,
             "review_deadline": workflow.review_deadline(session, dataset),
             "open_change": open_change,
+            "related": {d.code: d for d in queries.related_entries(session, actor, dataset)},
             "may_propose": (
                 dataset.state is DatasetState.PUBLISHED
                 and workflow.owns(actor, dataset)

@@ -96,6 +96,16 @@ def find_by_code(session: Session, actor: Actor, code: str) -> Dataset | None:
     return session.scalars(stmt.options(selectinload(Dataset.agency))).one_or_none()
 
 
+def related_entries(session: Session, actor: Actor, dataset: Dataset) -> list[Dataset]:
+    """The entries this one names as related, in its order, leaving out those the actor may
+    not read (their codes still show on the page)."""
+    if not dataset.related_codes:
+        return []
+    stmt = select(Dataset).where(Dataset.code.in_(dataset.related_codes), visible_clause(actor))
+    found = {d.code: d for d in session.scalars(stmt)}
+    return [found[c] for c in dataset.related_codes if c in found]
+
+
 def _filtered(actor: Actor, filters: DatasetFilter | None) -> Select[Dataset]:
     f = filters or DatasetFilter()
     stmt = select(Dataset).where(visible_clause(actor))

@@ -227,3 +227,15 @@ def test_pages_in_english(
     login(client, officer)
     text = client.get(f"/catalog/{ds.id}?lang=en").text
     assert "Resource code" in text and "Overview" in text
+
+
+def test_related_entries_link_to_what_the_reader_may_see(
+    client: TestClient, officer: Person, make_dataset: Callable[..., Dataset]
+) -> None:
+    first = make_dataset(title="企业年报信息")
+    second = make_dataset(title="企业变更登记信息", related_codes=[first.code])
+    login(client, officer)
+    page = client.get(f"/catalog/{second.id}")
+    assert page.status_code == 200
+    assert f'href="/catalog/{first.id}"' in page.text
+    assert "企业年报信息" in page.text
