@@ -103,8 +103,9 @@ def test_admin_adds_an_agency_and_a_user(page: Any) -> None:
 
 
 def _click_action(page: Any, action: str) -> None:
-    page.click(f"main form[action$='/{action}'] button[type=submit]")
-    page.wait_for_load_state()
+    """Press a workflow button and wait for the page its form leads to."""
+    with page.expect_navigation():
+        page.click(f"main form[action$='/{action}'] button[type=submit]")
 
 
 def test_review_round_trip_then_found_by_search(page: Any) -> None:
