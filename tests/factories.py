@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from gongshu.identifiers import make_credit_code
 from gongshu.orgs import service as orgs_service
 from gongshu.orgs.models import Agency, AgencyKind, Region, RegionLevel
 from gongshu.orgs.schemas import AgencyCreate, RegionCreate
+from gongshu.settings import Settings, get_settings
 
 PASSWORD = "Gongshu-Test-2026"
 SYSTEM = Actor.system("pytest")
@@ -139,6 +140,47 @@ def security_admin(make_person: Callable[..., Person]) -> Person:
 @pytest.fixture
 def audit_admin(make_person: Callable[..., Person]) -> Person:
     return make_person(Role.AUDIT_ADMIN)
+
+
+def seed_officer(session: Session, username: str = "officer1") -> Person:
+    """On a scratch database: the city, its market supervision bureau and one data officer of
+    it, committed through the services."""
+    city = orgs_service.create_region(
+        session, SYSTEM, RegionCreate(code="371300", name="临沂市", level=RegionLevel.CITY)
+    )
+    agency = orgs_service.create_agency(
+        session,
+        SYSTEM,
+        AgencyCreate(
+            name="临沂市市场监督管理局",
+            credit_code=make_credit_code("11371300MB0000001"),
+            region_id=city.id,
+            kind=AgencyKind.GOVERNMENT,
+        ),
+    )
+    user = auth_service.create_user(
+        session,
+        SYSTEM,
+        UserCreate(
+            username=username,
+            display_name="王专管",
+            password=PASSWORD,
+            agency_id=agency.id,
+            region_id=city.id,
+            roles=[Role.AGENCY_OFFICER],
+        ),
+    )
+    return Person(user, auth_service.actor_for_user(user))
+
+
+@pytest.fixture
+def cli_settings(scratch_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Point the process settings — and so every CLI command — at a scratch database."""
+    monkeypatch.setenv("GONGSHU_DATABASE_URL", scratch_settings.sqlalchemy_url)
+    monkeypatch.setenv("GONGSHU_DATA_DIR", str(scratch_settings.data_dir))
+    get_settings.cache_clear()
+    yield scratch_settings
+    get_settings.cache_clear()
 
 
 def dataset_input(**overrides: Any) -> DatasetCreate:

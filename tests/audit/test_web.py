@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from typer.testing import CliRunner
@@ -14,7 +11,7 @@ from gongshu.audit.models import AuditEntry
 from gongshu.auth.actor import Actor
 from gongshu.cli import app as cli
 from gongshu.db import make_engine, make_session_factory, unit_of_work
-from gongshu.settings import Settings, get_settings
+from gongshu.settings import Settings
 from tests.factories import Person, api_headers, csrf_of, login
 
 
@@ -61,16 +58,8 @@ def test_pages_refuse_others(client: TestClient, officer: Person) -> None:
     assert "/audit" not in client.get("/").text.split("<main")[0]  # no link in the header
 
 
-@pytest.fixture
-def cli_env(scratch_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    monkeypatch.setenv("GONGSHU_DATABASE_URL", scratch_settings.sqlalchemy_url)
-    get_settings.cache_clear()
-    yield scratch_settings
-    get_settings.cache_clear()
-
-
-def test_cli_verify_names_the_broken_entry(cli_env: Settings) -> None:
-    engine = make_engine(cli_env)
+def test_cli_verify_names_the_broken_entry(cli_settings: Settings) -> None:
+    engine = make_engine(cli_settings)
     factory = make_session_factory(engine)
     with factory() as session, unit_of_work(session):
         for i in range(3):

@@ -14,63 +14,26 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from gongshu.audit import service as audit
-from gongshu.auth import service as auth_service
-from gongshu.auth.models import Role
-from gongshu.auth.schemas import UserCreate
 from gongshu.catalog import service as catalog_service
 from gongshu.cli import app
 from gongshu.db import make_engine
-from gongshu.identifiers import make_credit_code
-from gongshu.orgs import service as orgs_service
-from gongshu.orgs.models import AgencyKind, RegionLevel
-from gongshu.orgs.schemas import AgencyCreate, RegionCreate
-from gongshu.settings import Settings, get_settings
+from gongshu.settings import Settings
 from tests.catalog.conftest import api_payload
-from tests.factories import PASSWORD, SYSTEM, dataset_input
+from tests.factories import SYSTEM, dataset_input, seed_officer
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def cli_db(scratch_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
+def cli_db(cli_settings: Settings) -> Iterator[Session]:
     """The scratch database, seeded with an agency, its officer and one draft entry; the
     CLI finds it through GONGSHU_DATABASE_URL."""
-    monkeypatch.setenv("GONGSHU_DATABASE_URL", scratch_settings.sqlalchemy_url)
-    monkeypatch.setenv("GONGSHU_DATA_DIR", str(scratch_settings.data_dir))
-    get_settings.cache_clear()
-    engine = make_engine(scratch_settings)
+    engine = make_engine(cli_settings)
     with Session(engine, expire_on_commit=False) as session:
-        city = orgs_service.create_region(
-            session, SYSTEM, RegionCreate(code="371300", name="临沂市", level=RegionLevel.CITY)
-        )
-        agency = orgs_service.create_agency(
-            session,
-            SYSTEM,
-            AgencyCreate(
-                name="临沂市市场监督管理局",
-                credit_code=make_credit_code("11371300MB0000001"),
-                region_id=city.id,
-                kind=AgencyKind.GOVERNMENT,
-            ),
-        )
-        user = auth_service.create_user(
-            session,
-            SYSTEM,
-            UserCreate(
-                username="officer1",
-                display_name="王专管",
-                password=PASSWORD,
-                agency_id=agency.id,
-                region_id=city.id,
-                roles=[Role.AGENCY_OFFICER],
-            ),
-        )
-        catalog_service.create_dataset(
-            session, auth_service.actor_for_user(user), dataset_input(title="=1+2 企业登记")
-        )
+        officer = seed_officer(session)
+        catalog_service.create_dataset(session, officer.actor, dataset_input(title="=1+2 企业登记"))
         yield session
     engine.dispose()
-    get_settings.cache_clear()
 
 
 def test_export_csv_to_stdout(cli_db: Session) -> None:

@@ -6,51 +6,19 @@ import threading
 
 from sqlalchemy.orm import Session
 
-from gongshu.auth import service as auth_service
-from gongshu.auth.models import Role
-from gongshu.auth.schemas import UserCreate
 from gongshu.catalog import service
 from gongshu.catalog.schemas import DatasetUpdate
 from gongshu.db import make_engine, make_session_factory
 from gongshu.errors import Conflict
-from gongshu.identifiers import make_credit_code
-from gongshu.orgs import service as orgs_service
-from gongshu.orgs.models import AgencyKind, RegionLevel
-from gongshu.orgs.schemas import AgencyCreate, RegionCreate
 from gongshu.settings import Settings
-from tests.factories import PASSWORD, SYSTEM, dataset_input
+from tests.factories import SYSTEM, dataset_input, seed_officer
 
 
 def test_concurrent_edits_conflict_instead_of_overwriting(scratch_settings: Settings) -> None:
     engine = make_engine(scratch_settings)
     factory = make_session_factory(engine)
     with factory() as session:
-        city = orgs_service.create_region(
-            session, SYSTEM, RegionCreate(code="371300", name="临沂市", level=RegionLevel.CITY)
-        )
-        agency = orgs_service.create_agency(
-            session,
-            SYSTEM,
-            AgencyCreate(
-                name="临沂市市场监督管理局",
-                credit_code=make_credit_code("11371300MB0000002"),
-                region_id=city.id,
-                kind=AgencyKind.GOVERNMENT,
-            ),
-        )
-        user = auth_service.create_user(
-            session,
-            SYSTEM,
-            UserCreate(
-                username="officer2",
-                display_name="李专管",
-                password=PASSWORD,
-                agency_id=agency.id,
-                region_id=city.id,
-                roles=[Role.AGENCY_OFFICER],
-            ),
-        )
-        actor = auth_service.actor_for_user(user)
+        actor = seed_officer(session, "officer2").actor
         dataset_id = service.create_dataset(session, actor, dataset_input()).id
 
     barrier = threading.Barrier(2)

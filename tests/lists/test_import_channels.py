@@ -13,19 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from gongshu.auth import service as auth_service
 from gongshu.auth.models import Role
-from gongshu.auth.schemas import UserCreate
 from gongshu.catalog import service as catalog_service
 from gongshu.catalog.models import Dataset, DatasetState
 from gongshu.cli import app
 from gongshu.db import make_engine
-from gongshu.identifiers import make_credit_code
-from gongshu.orgs import service as orgs_service
-from gongshu.orgs.models import AgencyKind, RegionLevel
-from gongshu.orgs.schemas import AgencyCreate, RegionCreate
-from gongshu.settings import Settings, get_settings
-from tests.factories import PASSWORD, SYSTEM, Person, api_headers, csrf_of, dataset_input, login
+from gongshu.settings import Settings
+from tests.factories import Person, api_headers, csrf_of, dataset_input, login, seed_officer
 from tests.lists.conftest import entry_row, field_rows, fill
 
 runner = CliRunner()
@@ -115,38 +109,10 @@ def test_import_page(client: TestClient, officer: Person, db: Session) -> None:
 
 
 @pytest.fixture
-def cli_env(scratch_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
-    monkeypatch.setenv("GONGSHU_DATABASE_URL", scratch_settings.sqlalchemy_url)
-    monkeypatch.setenv("GONGSHU_DATA_DIR", str(scratch_settings.data_dir))
-    get_settings.cache_clear()
-    engine = make_engine(scratch_settings)
+def cli_env(cli_settings: Settings) -> Iterator[Session]:
+    engine = make_engine(cli_settings)
     with Session(engine, expire_on_commit=False) as session:
-        city = orgs_service.create_region(
-            session, SYSTEM, RegionCreate(code="371300", name="临沂市", level=RegionLevel.CITY)
-        )
-        agency = orgs_service.create_agency(
-            session,
-            SYSTEM,
-            AgencyCreate(
-                name="临沂市市场监督管理局",
-                credit_code=make_credit_code("11371300MB0000001"),
-                region_id=city.id,
-                kind=AgencyKind.GOVERNMENT,
-            ),
-        )
-        user = auth_service.create_user(
-            session,
-            SYSTEM,
-            UserCreate(
-                username="officer1",
-                display_name="数据专管员",
-                password=PASSWORD,
-                agency_id=agency.id,
-                region_id=city.id,
-                roles=[Role.AGENCY_OFFICER],
-            ),
-        )
-        officer = auth_service.actor_for_user(user)
+        officer = seed_officer(session).actor
         closed = catalog_service.create_dataset(
             session,
             officer,
@@ -162,7 +128,6 @@ def cli_env(scratch_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iter
         session.commit()
         yield session
     engine.dispose()
-    get_settings.cache_clear()
 
 
 def test_cli_template_import_and_lists(cli_env: Session, tmp_path: Path) -> None:
