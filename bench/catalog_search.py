@@ -14,7 +14,6 @@ is one JSON object (``sqlite_p50_ms`` … ``postgres_p95_ms`` and more).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import random
@@ -22,11 +21,12 @@ import statistics
 import sys
 import tempfile
 import time
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, Table, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,7 @@ from gongshu.demo.data import AGENCIES, CITY, DISTRICTS, ENTRIES
 from gongshu.orgs.models import Agency, Region
 from gongshu.search import SearchQuery, search_datasets
 from gongshu.search.indexer import load_overrides
+from gongshu.search.models import FACET_COLUMNS, SearchDoc, SearchFacet
 from gongshu.search.tokens import Overrides, document_tokens, title_sort_key
 from gongshu.settings import Settings
 
@@ -107,8 +108,8 @@ def agencies() -> tuple[list[dict[str, Any]], dict[str, list[tuple[int, int]]]]:
 
 def entries(
     by_key: dict[str, list[tuple[int, int]]], names: dict[int, str], overrides: Overrides
-) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, int, int]]]]:
-    """(dataset row, field rows, token rows) for N entries, the same on every run."""
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], dict[str, int]]]:
+    """(dataset row, field rows, token → weight) for N entries, the same on every run."""
     rng = random.Random(20260101)
     district_names = {i: d.name for i, d in enumerate(DISTRICTS, start=2)}
     field_id = 0
@@ -182,85 +183,139 @@ def entries(
             code=code,
             overrides=overrides,
         )
-        tokens = [(t, i, w) for t, w in weights.items()]
         doc = {
             "dataset_id": i,
             "code": code,
             "title_sort": title_sort_key(title, overrides),
-            **{
-                k: row[k]
-                for k in (
-                    "agency_id",
-                    "region_id",
-                    "domain",
-                    "category_class",
-                    "share_type",
-                    "open_type",
-                    "level",
-                    "update_cycle",
-                    "state",
-                    "updated_at",
-                )
-            },
+            "updated_at": updated,
         }
         row["_doc"] = doc
-        yield row, fields, tokens
+        yield row, fields, weights
 
 
 # --- loading ------------------------------------------------------------------------------
+
+
+class Tokens:
+    """Token rows gathered per token, each list in dataset order: sorted without a sort."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[array[int], array[int], array[int]]] = {}
+        self.count = 0
+
+    def add(self, dataset_id: int, facet_id: int, weights: dict[str, int]) -> None:
+        for token, weight in weights.items():
+            lists = self.rows.get(token)
+            if lists is None:
+                lists = self.rows[token] = (array("i"), array("h"), array("i"))
+            lists[0].append(dataset_id)
+            lists[1].append(weight)
+            lists[2].append(facet_id)
+        self.count += len(weights)
+
+    def sorted_rows(self) -> Iterator[tuple[str, int, int, int]]:
+        """(token, dataset_id, weight, facet_id) in primary-key order (byte order of tokens)."""
+        for token in sorted(self.rows, key=lambda t: t.encode()):
+            ids, weights, facets = self.rows[token]
+            for d, w, f in zip(ids, weights, facets, strict=True):
+                yield token, d, w, f
+
+
+def build(
+    agency_rows: list[dict[str, Any]],
+    by_key: dict[str, list[tuple[int, int]]],
+    overrides: Overrides,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[Any], Tokens]:
+    """Every row to load: datasets, fields, facet keys, search docs and tokens."""
+    names = {a["id"]: a["name"] for a in agency_rows}
+    datasets: list[dict[str, Any]] = []
+    fields: list[dict[str, Any]] = []
+    docs: list[dict[str, Any]] = []
+    facet_keys: dict[tuple[Any, ...], int] = {}
+    tokens = Tokens()
+    for row, field_rows, weights in entries(by_key, names, overrides):
+        values = tuple(row[c] for c in FACET_COLUMNS)
+        facet_id = facet_keys.setdefault(values, len(facet_keys) + 1)
+        doc = row.pop("_doc")
+        doc["facet_id"] = facet_id
+        docs.append(doc)
+        datasets.append(row)
+        fields.extend(field_rows)
+        tokens.add(row["id"], facet_id, weights)
+    facets = [
+        {"id": i, **dict(zip(FACET_COLUMNS, values, strict=True))}
+        for values, i in facet_keys.items()
+    ]
+    return datasets, fields, facets, docs, tokens
 
 
 def load(engine: Engine, postgres: bool) -> dict[str, float]:
     """Fill a migrated, empty database; returns seconds per phase and the token count."""
     started = time.perf_counter()
     agency_rows, by_key = agencies()
-    names = {a["id"]: a["name"] for a in agency_rows}
     with Session(engine) as session:
         overrides = load_overrides(session)
-    with engine.begin() as conn:
-        conn.execute(insert(Region), regions())
-        conn.execute(insert(Agency), agency_rows)
-    datasets: list[dict[str, Any]] = []
-    fields: list[dict[str, Any]] = []
-    docs: list[dict[str, Any]] = []
-    tokens: list[tuple[str, int, int]] = []
-    for row, field_rows, token_rows in entries(by_key, names, overrides):
-        docs.append(row.pop("_doc"))
-        datasets.append(row)
-        fields.extend(field_rows)
-        tokens.extend(token_rows)
+    datasets, fields, facets, docs, tokens = build(agency_rows, by_key, overrides)
     generated = time.perf_counter()
-    with engine.begin() as conn:
-        for i in range(0, len(datasets), 5000):
-            conn.execute(insert(Dataset), datasets[i : i + 5000])
-        for i in range(0, len(fields), 20000):
-            conn.execute(insert(Field), fields[i : i + 20000])
-        for i in range(0, len(docs), 10000):
-            conn.execute(insert(Dataset.metadata.tables["search_doc"]), docs[i : i + 10000])
-    rows_done = time.perf_counter()
+    tables = [
+        (Region.__table__, regions()),
+        (Agency.__table__, agency_rows),
+        (Dataset.__table__, datasets),
+        (Field.__table__, fields),
+        (SearchFacet.__table__, facets),
+        (SearchDoc.__table__, docs),
+    ]
     if postgres:
-        _copy_tokens_postgres(engine, tokens)
+        _load_postgres(engine, tables, tokens)
     else:
-        _insert_tokens_sqlite(engine, tokens)
+        _load_sqlite(engine, tables, tokens)
     return {
         "generate_s": round(generated - started, 1),
-        "rows_s": round(rows_done - generated, 1),
-        "tokens_s": round(time.perf_counter() - rows_done, 1),
-        "token_rows": len(tokens),
+        "load_s": round(time.perf_counter() - generated, 1),
+        "token_rows": tokens.count,
     }
 
 
-def _insert_tokens_sqlite(engine: Engine, tokens: list[tuple[str, int, int]]) -> None:
+def _values(table: Table, row: dict[str, Any]) -> list[Any]:
+    """The row in column order; columns it lacks get their scalar default (or NULL)."""
+    out = []
+    for c in table.columns:
+        if c.name in row:
+            out.append(row[c.name])
+        else:
+            default: Any = c.default
+            out.append(default.arg if default is not None and default.is_scalar else None)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return json.dumps(value)
+    return getattr(value, "value", value)
+
+
+def _load_sqlite(
+    engine: Engine, tables: list[tuple[Table, list[dict[str, Any]]]], tokens: Tokens
+) -> None:
+    """One transaction of executemany inserts; the secondary token index built afterwards."""
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
         cur.execute("PRAGMA cache_size=-1000000")
         cur.execute("PRAGMA foreign_keys=OFF")
+        cur.execute("PRAGMA synchronous=OFF")
         cur.execute("DROP INDEX ix_search_token_dataset_id")
         cur.execute("BEGIN")
-        tokens.sort()
+        for table, rows in tables:
+            names = [c.name for c in table.columns]
+            cur.executemany(
+                f"INSERT INTO {table.name} ({', '.join(names)}) "
+                f"VALUES ({', '.join('?' for _ in names)})",
+                ([_sqlite_value(v) for v in _values(table, r)] for r in rows),
+            )
         cur.executemany(
-            "INSERT INTO search_token (token, dataset_id, weight) VALUES (?, ?, ?)", tokens
+            "INSERT INTO search_token (token, dataset_id, weight, facet_id) VALUES (?, ?, ?, ?)",
+            tokens.sorted_rows(),
         )
         cur.execute("CREATE INDEX ix_search_token_dataset_id ON search_token (dataset_id)")
         cur.execute("COMMIT")
@@ -270,31 +325,47 @@ def _insert_tokens_sqlite(engine: Engine, tokens: list[tuple[str, int, int]]) ->
         raw.close()
 
 
-def _copy_tokens_postgres(engine: Engine, tokens: list[tuple[str, int, int]]) -> None:
+def _sqlite_value(value: Any) -> Any:
+    value = _plain(value)
+    if isinstance(value, dt.datetime):  # as gongshu.db.UTCDateTime stores it
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def _load_postgres(
+    engine: Engine, tables: list[tuple[Table, list[dict[str, Any]]]], tokens: Tokens
+) -> None:
+    """COPY everything in one transaction; token keys and indexes built after the load."""
     raw = engine.raw_connection()
     try:
         cur: Any = raw.cursor()
+        cur.execute("SET maintenance_work_mem = '512MB'")
         cur.execute("ALTER TABLE search_token DROP CONSTRAINT pk_search_token")
         cur.execute("DROP INDEX ix_search_token_dataset_id")
-        cur.execute("ALTER TABLE search_token DROP CONSTRAINT fk_search_token_dataset_id_dataset")
-        buffer = io.StringIO()
-        with cur.copy("COPY search_token (token, dataset_id, weight) FROM STDIN") as copy:
-            for n, (t, d, w) in enumerate(tokens, start=1):
-                buffer.write(f"{t}\t{d}\t{w}\n")
-                if n % 200_000 == 0:
-                    copy.write(buffer.getvalue())
-                    buffer = io.StringIO()
-            copy.write(buffer.getvalue())
-        cur.execute("SET maintenance_work_mem = '512MB'")
+        for table, rows in tables:
+            names = [c.name for c in table.columns]
+            with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row([_plain(v) for v in _values(table, r)])
+        for table, _ in tables:
+            if "id" in table.c:
+                cur.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"(SELECT max(id) FROM {table.name}))"
+                )
+        with cur.copy("COPY search_token (token, dataset_id, weight, facet_id) FROM STDIN") as copy:
+            buffer: list[str] = []
+            for t, d, w, f in tokens.sorted_rows():
+                buffer.append(f"{t}\t{d}\t{w}\t{f}\n")
+                if len(buffer) >= 100_000:
+                    copy.write("".join(buffer))
+                    buffer = []
+            copy.write("".join(buffer))
         cur.execute(
             "ALTER TABLE search_token ADD CONSTRAINT pk_search_token "
-            "PRIMARY KEY (token, dataset_id)"
+            "PRIMARY KEY (token, dataset_id) INCLUDE (weight, facet_id)"
         )
         cur.execute("CREATE INDEX ix_search_token_dataset_id ON search_token (dataset_id)")
-        cur.execute(
-            "ALTER TABLE search_token ADD CONSTRAINT fk_search_token_dataset_id_dataset "
-            "FOREIGN KEY (dataset_id) REFERENCES dataset (id) ON DELETE CASCADE"
-        )
         raw.commit()
         raw.driver_connection.autocommit = True  # type: ignore[union-attr]
         cur.execute("VACUUM ANALYZE")

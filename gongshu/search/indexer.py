@@ -13,27 +13,63 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, event, func, insert, inspect, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, UOWTransaction
 
 from gongshu.catalog.models import Dataset, Field
 from gongshu.orgs.models import Agency
-from gongshu.search.models import PinyinOverride, SearchDoc, SearchToken
+from gongshu.search.models import (
+    FACET_COLUMNS,
+    PinyinOverride,
+    SearchDoc,
+    SearchFacet,
+    SearchToken,
+)
 from gongshu.search.tokens import Overrides, document_tokens, title_sort_key
 
 _BATCH = 500
-_DOC_COLUMNS = (
-    "code",
-    "agency_id",
-    "region_id",
-    "domain",
-    "category_class",
-    "share_type",
-    "open_type",
-    "level",
-    "update_cycle",
-    "state",
-    "updated_at",
-)
+_DOC_COLUMNS = ("code", *FACET_COLUMNS, "updated_at")
+
+FacetValues = tuple[Any, ...]
+
+
+def facet_values(row: Any) -> FacetValues:
+    """The nine facet values of a row (mapping or object) as stored: enums as strings."""
+    get = row.get if isinstance(row, dict) else lambda n: getattr(row, n)
+    return tuple(getattr(v, "value", v) for v in (get(n) for n in FACET_COLUMNS))
+
+
+def facet_ids(conn: Connection, combos: Iterable[FacetValues]) -> dict[FacetValues, int]:
+    """The facet key of each combination, adding the ones never seen before.
+
+    Concurrent writers may add the same combination: the insert skips what already exists.
+    """
+    wanted = set(combos)
+    if not wanted:
+        return {}
+    agencies = sorted({c[0] for c in wanted})
+    columns = [getattr(SearchFacet, n) for n in FACET_COLUMNS]
+
+    def known() -> dict[FacetValues, int]:
+        rows = conn.execute(
+            select(SearchFacet.id, *columns).where(SearchFacet.agency_id.in_(agencies))
+        )
+        return {tuple(r[1:]): int(r[0]) for r in rows if tuple(r[1:]) in wanted}
+
+    found = known()
+    missing = wanted - set(found)
+    if missing:
+        values = [dict(zip(FACET_COLUMNS, c, strict=True)) for c in sorted(missing, key=str)]
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            conn.execute(pg_insert(SearchFacet).on_conflict_do_nothing(), values)
+        elif dialect == "sqlite":
+            conn.execute(sqlite_insert(SearchFacet).on_conflict_do_nothing(), values)
+        else:  # pragma: no cover - the platform runs on SQLite and PostgreSQL only
+            conn.execute(insert(SearchFacet), values)
+        found = known()
+    return found
 
 
 def load_overrides(conn: Connection | Session) -> Overrides:
@@ -63,11 +99,20 @@ def index_rows(
         select(Field.dataset_id, Field.label).where(Field.dataset_id.in_(ids))
     ):
         labels.setdefault(int(dataset_id), []).append(str(text))
+    values_of = {int(r[0]): dict(zip(_DOC_COLUMNS, r[4:], strict=True)) for r in rows}
+    keys = facet_ids(conn, (facet_values(v) for v in values_of.values()))
     for row in rows:
         dataset_id, title, description, agency_name = row[:4]
-        values = dict(zip(_DOC_COLUMNS, row[4:], strict=True))
+        values = values_of[int(dataset_id)]
+        facet_id = keys[facet_values(values)]
         docs.append(
-            {"dataset_id": dataset_id, "title_sort": title_sort_key(title, overrides), **values}
+            {
+                "dataset_id": dataset_id,
+                "code": values["code"],
+                "title_sort": title_sort_key(title, overrides),
+                "facet_id": facet_id,
+                "updated_at": values["updated_at"],
+            }
         )
         weights = document_tokens(
             title=title,
@@ -78,7 +123,8 @@ def index_rows(
             overrides=overrides,
         )
         tokens.extend(
-            {"token": t, "dataset_id": dataset_id, "weight": w} for t, w in sorted(weights.items())
+            {"token": t, "dataset_id": dataset_id, "weight": w, "facet_id": facet_id}
+            for t, w in sorted(weights.items())
         )
     return docs, tokens
 

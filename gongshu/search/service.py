@@ -26,13 +26,16 @@ from typing import Any
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Connection,
     Select,
     and_,
     case,
     false,
     func,
+    literal,
     or_,
     select,
+    true,
 )
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import visitors
@@ -58,7 +61,13 @@ from gongshu.jobs import service as jobs
 from gongshu.labels import label
 from gongshu.orgs.models import Agency, Region
 from gongshu.search import indexer
-from gongshu.search.models import PinyinOverride, SearchDoc, SearchToken
+from gongshu.search.models import (
+    FACET_COLUMNS,
+    PinyinOverride,
+    SearchDoc,
+    SearchFacet,
+    SearchToken,
+)
 from gongshu.search.schemas import (
     FACET_NAMES,
     MAX_WINDOW,
@@ -69,6 +78,7 @@ from gongshu.search.schemas import (
 )
 from gongshu.search.tokens import (
     ParsedQuery,
+    Plan,
     is_han,
     parse_query,
     plain_pinyin,
@@ -93,7 +103,7 @@ _ENUMS: dict[str, type[Any]] = {
     "update_cycle": UpdateCycle,
     "state": DatasetState,
 }
-_DOC = SearchDoc.__table__
+_FACET = SearchFacet.__table__
 _DATASET = Dataset.__table__
 
 
@@ -127,69 +137,131 @@ class SearchResult:
 # --- the query ------------------------------------------------------------------------------
 
 
-def _match(parsed: ParsedQuery) -> Select[int, int]:
-    """(dataset_id, score) of the entries that satisfy any reading of the query."""
+def _match(parsed: ParsedQuery) -> Select[int, int, int]:
+    """(dataset_id, score, facet_id) of the entries that satisfy any reading of the query."""
     t = SearchToken
     if len(parsed.tokens) == 1:
         # One token: (token, dataset_id) is unique, so no grouping is needed at all.
-        return select(t.dataset_id.label("dataset_id"), t.weight.label("score")).where(
-            t.token == parsed.tokens[0]
-        )
+        return select(
+            t.dataset_id.label("dataset_id"),
+            t.weight.label("score"),
+            t.facet_id.label("facet_id"),
+        ).where(t.token == parsed.tokens[0])
     stmt = (
-        select(t.dataset_id.label("dataset_id"), func.sum(t.weight).label("score"))
+        select(
+            t.dataset_id.label("dataset_id"),
+            func.sum(t.weight).label("score"),
+            func.min(t.facet_id).label("facet_id"),
+        )
         .where(t.token.in_(parsed.tokens))
         .group_by(t.dataset_id)
     )
+    readings = _readings(parsed)
+    return stmt if readings is None else stmt.having(readings)
+
+
+def _present(conn: Connection, parsed: ParsedQuery) -> ParsedQuery:
+    """The query without the tokens no entry has (they can neither match nor score).
+
+    One index probe per token. A reading left with an empty group can never match and is
+    dropped; "xinxi" (``p:xinxi`` or the word ``a:xinxi``) usually comes out as one token,
+    which needs no grouping at all.
+    """
+    tokens = parsed.tokens
+    if len(tokens) < 2:
+        return parsed
+    t = SearchToken
+    found = conn.execute(select(*(select(t.token).where(t.token == k).exists() for k in tokens)))
+    flags = found.one()
+    present = {k for k, flag in zip(tokens, flags, strict=True) if flag}
+    if len(present) == len(tokens):
+        return parsed
+    plans: list[Plan] = []
+    for plan in parsed.plans:
+        groups = tuple(g & present for g in plan.groups)
+        if all(groups) and Plan(groups) not in plans:
+            plans.append(Plan(groups))
+    return ParsedQuery(tuple(plans))
+
+
+def _readings(parsed: ParsedQuery) -> ColumnElement[bool] | None:
+    """The HAVING condition of a multi-token query (None: any of its tokens is a match)."""
+    t = SearchToken
     only = parsed.plans[0].groups if len(parsed.plans) == 1 else ()
     if len(only) == 1:
-        return stmt  # every token is an alternative of the one group: any row is a match
-    readings = [
-        and_(*(func.max(case((t.token.in_(sorted(g)), 1), else_=0)) == 1 for g in plan.groups))
-        for plan in parsed.plans
-    ]
-    return stmt.having(or_(*readings))
+        return None  # every token is an alternative of the one group: any row is a match
+    return or_(
+        *(
+            and_(*(func.max(case((t.token.in_(sorted(g)), 1), else_=0)) == 1 for g in plan.groups))
+            for plan in parsed.plans
+        )
+    )
 
 
-def _on_doc(clause: ColumnElement[bool]) -> ColumnElement[bool]:
-    """The catalog's visibility rule, moved from ``dataset`` onto ``search_doc`` columns.
+def _probe(parsed: ParsedQuery, score: int | None) -> ColumnElement[bool]:
+    """A condition on a ``search_doc`` row: the entry matches (with this score, if given).
 
-    Should the rule one day use a column ``search_doc`` lacks, it is applied through a
-    subquery on ``dataset`` instead, so that it is never bypassed.
+    Used when a page is read in the order of one of ``search_doc``'s indexes and most
+    entries match: each row read costs one or a few primary-key look-ups in ``search_token``.
+    """
+    t = SearchToken
+    if len(parsed.tokens) == 1:
+        conditions = [t.token == parsed.tokens[0], t.dataset_id == SearchDoc.dataset_id]
+        if score is not None:
+            conditions.append(t.weight == score)
+        return select(t.dataset_id).where(*conditions).exists()
+    sub = select(func.sum(t.weight)).where(
+        t.token.in_(parsed.tokens), t.dataset_id == SearchDoc.dataset_id
+    )
+    readings = _readings(parsed)
+    if readings is not None:
+        sub = sub.having(readings)
+    summed = sub.scalar_subquery()
+    return summed.is_not(None) if score is None else summed == score
+
+
+def _on_facet(clause: ColumnElement[bool]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The catalog's visibility rule, moved from ``dataset`` onto ``search_facet`` columns.
+
+    Returns (condition on facet keys, condition on entry ids). Should the rule one day use a
+    column a facet key lacks, it is applied to the entry ids through a subquery on
+    ``dataset`` instead, so that it is never bypassed.
     """
     missing = False
 
     def swap(element: Any, **_kw: Any) -> Any:
         nonlocal missing
         if isinstance(element, Column) and element.table is _DATASET:
-            if element.name in _DOC.c:
-                return _DOC.c[element.name]
+            if element.name in FACET_COLUMNS:
+                return _FACET.c[element.name]
             missing = True
         return None
 
     moved = visitors.replacement_traverse(clause, {}, swap)
     if missing:
-        return SearchDoc.dataset_id.in_(select(Dataset.id).where(clause))
-    return moved
+        return true(), SearchDoc.dataset_id.in_(select(Dataset.id).where(clause))
+    return moved, true()
 
 
-def _where(actor: Actor, f: SearchFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [_on_doc(queries.visible_clause(actor))]
+def _where(actor: Actor, f: SearchFilter) -> tuple[list[ColumnElement[bool]], ColumnElement[bool]]:
+    """(conditions on ``search_facet``, condition on entry ids) for the actor and filters."""
+    on_facet, on_ids = _on_facet(queries.visible_clause(actor))
+    conditions: list[ColumnElement[bool]] = [on_facet]
     if f.state is None:  # entries withdrawn by a change request leave every list
-        conditions.append(SearchDoc.state != WITHDRAWN)
+        conditions.append(SearchFacet.state != WITHDRAWN)
     for name in FACET_NAMES:
         value = getattr(f, name)
         if value is None:
             continue
         if name in ("agency_id", "region_id") and not queries.valid_id(value):
-            return [false()]
-        conditions.append(getattr(SearchDoc, name) == value)
-    return conditions
+            return [false()], on_ids
+        conditions.append(getattr(SearchFacet, name) == getattr(value, "value", value))
+    return conditions, on_ids
 
 
-def _order(sort: SortKey, score: ColumnElement[Any] | None) -> list[Any]:
+def _order(sort: SortKey) -> list[Any]:
+    """The order of entries of equal score (and of every page not sorted by relevance)."""
     d = SearchDoc
-    if sort == "relevance" and score is not None:
-        return [score.desc(), d.code]
     if sort == "updated":
         return [d.updated_at.desc(), d.code]
     if sort == "title":
@@ -246,6 +318,28 @@ def _facets(
     return out
 
 
+#: A level of equal score is read in ``search_doc`` index order (probing each entry's tokens)
+#: rather than gathered and sorted, when it is at least this dense among all entries.
+_DENSE = 0.02
+
+
+def _levels(
+    counts: Sequence[tuple[int | None, int]], start: int, stop: int
+) -> list[tuple[int | None, int, int, int]]:
+    """(score, entries at that score, offset, limit) of the levels a page window touches."""
+    out: list[tuple[int | None, int, int, int]] = []
+    seen = 0
+    for score, n in counts:
+        lo, hi = seen, seen + n
+        if hi > start and lo < stop:
+            offset = max(0, start - lo)
+            out.append((score, n, offset, min(hi, stop) - lo - offset))
+        seen = hi
+        if seen >= stop:
+            break
+    return out
+
+
 def search_datasets(session: Session, actor: Actor | None, query: SearchQuery) -> SearchResult:
     """The catalog entries the actor may read that match ``query``: one page and facets.
 
@@ -259,45 +353,73 @@ def search_datasets(session: Session, actor: Actor | None, query: SearchQuery) -
     sort: SortKey = query.sort or ("relevance" if has_words else "code")
     per_page = query.per_page
     page = max(1, min(query.page, math.ceil(MAX_WINDOW / per_page)))
-    conditions = _where(actor, query)
-    base = select().select_from(SearchDoc)
-    score: ColumnElement[Any] | None = None
-    if has_words:
-        if parsed.empty:
-            conditions = [false()]
-        else:
-            match = _match(parsed).subquery("m")
-            base = base.join(match, match.c.dataset_id == SearchDoc.dataset_id)
-            score = match.c.score
-    base = base.where(*conditions)
-
+    facet_where, id_where = _where(actor, query)
     facets: dict[str, list[FacetCount]] = {name: [] for name in FACET_NAMES}
     conn = session.connection()  # Core rows: no ORM bookkeeping for counts and ids
-    if query.with_facets:
-        columns = [getattr(SearchDoc, n) for n in FACET_NAMES]
-        counts = conn.execute(base.add_columns(*columns, func.count()).group_by(*columns)).all()
-        total = sum(int(r[-1]) for r in counts)
-        facets = _facets(session, counts)
+    if has_words:
+        parsed = _present(conn, parsed)
+        if parsed.empty:
+            return SearchResult([], 0, page, per_page, sort, facets)
+
+    # 1. One grouped scan of the matches: how many per facet key (and score), nothing joined.
+    if has_words:
+        match = _match(parsed).where(id_where).subquery("m")
+        grouped = select(match.c.facet_id, match.c.score, func.count().label("n")).group_by(
+            match.c.facet_id, match.c.score
+        )
     else:
-        total = int(conn.execute(base.add_columns(func.count())).scalar() or 0)
+        d = SearchDoc
+        grouped = (
+            select(d.facet_id, literal(None).label("score"), func.count().label("n"))
+            .where(id_where)
+            .group_by(d.facet_id)
+        )
+    g = grouped.subquery("g")
+    columns = [getattr(SearchFacet, n) for n in FACET_NAMES]
+    rows = conn.execute(
+        select(*columns, g.c.score, g.c.n)
+        .join_from(g, SearchFacet, SearchFacet.id == g.c.facet_id)
+        .where(*facet_where)
+    ).all()
+    total = sum(int(r[-1]) for r in rows)
+    if query.with_facets:
+        facets = _facets(session, [(*r[:-2], r[-1]) for r in rows])
+
+    # 2. The page, level by level of equal score (one level unless sorted by relevance).
+    by_score: Counter[int | None] = Counter()
+    for r in rows:
+        by_score[None if sort != "relevance" or not has_words else int(r[-2])] += int(r[-1])
+    levels = sorted(by_score.items(), key=lambda kv: -(kv[0] or 0))
+    start = (page - 1) * per_page
+    ids: list[int] = []
+    if total and start < total:
+        allowed = select(SearchFacet.id).where(*facet_where)
+        entries = int(conn.execute(select(func.max(SearchDoc.dataset_id))).scalar() or 0)
+        order = _order("code" if sort == "relevance" else sort)
+        for score, n, offset, limit in _levels(levels, start, start + per_page):
+            # A dense level is read in the order's index, checking each entry as it comes
+            # (the facet check kept off its index, "+ 0", so the order's index is used);
+            # a sparse one is gathered through its own index and sorted.
+            dense = n >= _DENSE * entries
+            facet_id = SearchDoc.facet_id + 0 if dense else SearchDoc.facet_id
+            stmt = select(SearchDoc.dataset_id).where(facet_id.in_(allowed), id_where)
+            if has_words and dense:
+                stmt = stmt.where(_probe(parsed, score))
+            elif has_words:
+                m = _match(parsed).subquery("m")
+                stmt = stmt.join(m, m.c.dataset_id == SearchDoc.dataset_id)
+                if score is not None:
+                    stmt = stmt.where(m.c.score == score)
+            page_ids = conn.execute(stmt.order_by(*order).limit(limit).offset(offset))
+            ids.extend(int(i) for i in page_ids.scalars())
 
     items: list[Dataset] = []
-    if total:
-        ids = [
-            int(i)
-            for i in conn.execute(
-                base.add_columns(SearchDoc.dataset_id)
-                .order_by(*_order(sort, score))
-                .limit(per_page)
-                .offset((page - 1) * per_page)
-            ).scalars()
-        ]
-        if ids:
-            loaded = session.scalars(
-                select(Dataset).where(Dataset.id.in_(ids)).options(selectinload(Dataset.agency))
-            ).all()
-            by_id = {d.id: d for d in loaded}
-            items = [by_id[i] for i in ids if i in by_id]
+    if ids:
+        loaded = session.scalars(
+            select(Dataset).where(Dataset.id.in_(ids)).options(selectinload(Dataset.agency))
+        ).all()
+        by_id = {ds.id: ds for ds in loaded}
+        items = [by_id[i] for i in ids if i in by_id]
     return SearchResult(items, total, page, per_page, sort, facets)
 
 

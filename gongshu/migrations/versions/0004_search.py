@@ -41,14 +41,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("phrase", name=op.f("pk_search_pinyin_override")),
     )
     op.create_table(
-        "search_doc",
-        sa.Column("dataset_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("code", sa.String(length=64), nullable=False),
-        sa.Column(
-            "title_sort",
-            sa.String(length=400).with_variant(sa.String(length=400, collation="C"), "postgresql"),
-            nullable=False,
-        ),
+        "search_facet",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("agency_id", sa.Integer(), nullable=False),
         sa.Column("region_id", sa.Integer(), nullable=False),
         sa.Column("domain", sa.String(length=50), nullable=False),
@@ -58,6 +52,30 @@ def upgrade() -> None:
         sa.Column("level", sa.String(length=32), nullable=False),
         sa.Column("update_cycle", sa.String(length=32), nullable=False),
         sa.Column("state", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_facet")),
+        sa.UniqueConstraint(
+            "agency_id",
+            "region_id",
+            "domain",
+            "category_class",
+            "share_type",
+            "open_type",
+            "level",
+            "update_cycle",
+            "state",
+            name="uq_search_facet_values",
+        ),
+    )
+    op.create_table(
+        "search_doc",
+        sa.Column("dataset_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column(
+            "title_sort",
+            sa.String(length=400).with_variant(sa.String(length=400, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("facet_id", sa.Integer(), nullable=False),
         sa.Column("updated_at", gongshu.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
@@ -65,23 +83,35 @@ def upgrade() -> None:
             name=op.f("fk_search_doc_dataset_id_dataset"),
             ondelete="CASCADE",
         ),
+        sa.ForeignKeyConstraint(
+            ["facet_id"],
+            ["search_facet.id"],
+            name=op.f("fk_search_doc_facet_id_search_facet"),
+        ),
         sa.PrimaryKeyConstraint("dataset_id", name=op.f("pk_search_doc")),
     )
-    op.create_index("ix_search_doc_agency_state", "search_doc", ["agency_id", "state"])
+    op.create_index("ix_search_doc_code", "search_doc", ["code"])
+    op.create_index("ix_search_doc_facet_id", "search_doc", ["facet_id"])
     op.create_index("ix_search_doc_title_sort", "search_doc", ["title_sort", "code"])
-    op.create_index("ix_search_doc_updated_at", "search_doc", ["updated_at"])
+    op.create_index("ix_search_doc_updated_at", "search_doc", ["updated_at", "code"])
     op.create_table(
         "search_token",
         sa.Column("token", sa.String(length=64), nullable=False),
         sa.Column("dataset_id", sa.Integer(), nullable=False),
         sa.Column("weight", sa.SmallInteger(), nullable=False),
+        sa.Column("facet_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
             ["dataset.id"],
             name=op.f("fk_search_token_dataset_id_dataset"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("token", "dataset_id", name="pk_search_token"),
+        sa.PrimaryKeyConstraint(
+            "token",
+            "dataset_id",
+            name="pk_search_token",
+            postgresql_include=["weight", "facet_id"],
+        ),
         sqlite_with_rowid=False,
     )
     op.create_index("ix_search_token_dataset_id", "search_token", ["dataset_id"])
@@ -97,6 +127,8 @@ def downgrade() -> None:
     op.drop_table("search_token")
     op.drop_index("ix_search_doc_updated_at", table_name="search_doc")
     op.drop_index("ix_search_doc_title_sort", table_name="search_doc")
-    op.drop_index("ix_search_doc_agency_state", table_name="search_doc")
+    op.drop_index("ix_search_doc_facet_id", table_name="search_doc")
+    op.drop_index("ix_search_doc_code", table_name="search_doc")
     op.drop_table("search_doc")
+    op.drop_table("search_facet")
     op.drop_table("search_pinyin_override")
