@@ -27,8 +27,11 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
+    Integer,
     Select,
     and_,
+    any_,
+    bindparam,
     case,
     false,
     func,
@@ -37,7 +40,8 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql import visitors
 
 from gongshu.audit.service import diff, record, snapshot
@@ -137,8 +141,13 @@ class SearchResult:
 # --- the query ------------------------------------------------------------------------------
 
 
-def _match(parsed: ParsedQuery) -> Select[int, int, int]:
-    """(dataset_id, score, facet_id) of the entries that satisfy any reading of the query."""
+def _match(parsed: ParsedQuery, df: dict[str, int] | None = None) -> Select[int, int, int]:
+    """(dataset_id, score, facet_id) of the entries that satisfy any reading of the query.
+
+    With one reading that has a one-token group, the rows of the rarest such token drive
+    the query (``df``: how common each token is) and the other groups are probed through
+    the primary key, instead of grouping the rows of every token.
+    """
     t = SearchToken
     if len(parsed.tokens) == 1:
         # One token: (token, dataset_id) is unique, so no grouping is needed at all.
@@ -147,6 +156,32 @@ def _match(parsed: ParsedQuery) -> Select[int, int, int]:
             t.weight.label("score"),
             t.facet_id.label("facet_id"),
         ).where(t.token == parsed.tokens[0])
+    singles = [next(iter(g)) for g in parsed.plans[0].groups if len(g) == 1]
+    if df is not None and len(parsed.plans) == 1 and singles:
+        driver = min(singles, key=lambda k: (df.get(k, 0), k))
+        r = aliased(SearchToken, name="r")
+        o = aliased(SearchToken, name="o")
+        others = [k for k in parsed.tokens if k != driver]
+        extra = (
+            select(func.coalesce(func.sum(o.weight), 0))
+            .where(o.token.in_(others), o.dataset_id == r.dataset_id)
+            .scalar_subquery()
+        )
+        conditions: list[ColumnElement[bool]] = [r.token == driver]
+        for i, g in enumerate(parsed.plans[0].groups):
+            if driver in g:
+                continue
+            x = aliased(SearchToken, name=f"g{i}")
+            conditions.append(
+                select(x.dataset_id)
+                .where(x.token.in_(sorted(g)), x.dataset_id == r.dataset_id)
+                .exists()
+            )
+        return select(
+            r.dataset_id.label("dataset_id"),
+            (r.weight + extra).label("score"),
+            r.facet_id.label("facet_id"),
+        ).where(*conditions)
     stmt = (
         select(
             t.dataset_id.label("dataset_id"),
@@ -160,28 +195,45 @@ def _match(parsed: ParsedQuery) -> Select[int, int, int]:
     return stmt if readings is None else stmt.having(readings)
 
 
-def _present(conn: Connection, parsed: ParsedQuery) -> ParsedQuery:
-    """The query without the tokens no entry has (they can neither match nor score).
+#: Document frequencies are counted up to this many (enough to tell rare from common).
+_DF_CAP = 5000
 
-    One index probe per token. A reading left with an empty group can never match and is
-    dropped; "xinxi" (``p:xinxi`` or the word ``a:xinxi``) usually comes out as one token,
-    which needs no grouping at all.
+
+def _present(conn: Connection, parsed: ParsedQuery) -> tuple[ParsedQuery, dict[str, int]]:
+    """The query without the tokens no entry has, and how common each token is (capped).
+
+    One short index range per token. A token no entry has can neither match nor score; a
+    reading left with an empty group can never match and is dropped. "xinxi" (``p:xinxi``
+    or the word ``a:xinxi``) usually comes out as one token, which needs no grouping.
     """
     tokens = parsed.tokens
     if len(tokens) < 2:
-        return parsed
+        return parsed, {}
     t = SearchToken
-    found = conn.execute(select(*(select(t.token).where(t.token == k).exists() for k in tokens)))
-    flags = found.one()
-    present = {k for k, flag in zip(tokens, flags, strict=True) if flag}
+    counted = [
+        select(func.count())
+        .select_from(select(t.dataset_id).where(t.token == k).limit(_DF_CAP).subquery())
+        .scalar_subquery()
+        for k in tokens
+    ]
+    df = dict(zip(tokens, (int(n) for n in conn.execute(select(*counted)).one()), strict=True))
+    present = {k for k, n in df.items() if n}
     if len(present) == len(tokens):
-        return parsed
+        return parsed, df
     plans: list[Plan] = []
     for plan in parsed.plans:
         groups = tuple(g & present for g in plan.groups)
         if all(groups) and Plan(groups) not in plans:
             plans.append(Plan(groups))
-    return ParsedQuery(tuple(plans))
+    return ParsedQuery(tuple(plans)), df
+
+
+def _rare(parsed: ParsedQuery, df: dict[str, int]) -> bool:
+    """Whether ``_match`` is driven by a token that fewer than ``_DF_CAP`` entries have."""
+    if not df or len(parsed.plans) != 1 or len(parsed.tokens) < 2:
+        return False
+    singles = [next(iter(g)) for g in parsed.plans[0].groups if len(g) == 1]
+    return bool(singles) and min(df.get(k, _DF_CAP) for k in singles) < _DF_CAP
 
 
 def _readings(parsed: ParsedQuery) -> ColumnElement[bool] | None:
@@ -206,10 +258,14 @@ def _probe(parsed: ParsedQuery, score: int | None) -> ColumnElement[bool]:
     """
     t = SearchToken
     if len(parsed.tokens) == 1:
-        conditions = [t.token == parsed.tokens[0], t.dataset_id == SearchDoc.dataset_id]
-        if score is not None:
-            conditions.append(t.weight == score)
-        return select(t.dataset_id).where(*conditions).exists()
+        # A scalar subquery, not EXISTS: PostgreSQL would turn EXISTS into a semi-join over
+        # all of the token's rows; a scalar subquery is probed per row read, in index order.
+        weight = (
+            select(t.weight)
+            .where(t.token == parsed.tokens[0], t.dataset_id == SearchDoc.dataset_id)
+            .scalar_subquery()
+        )
+        return weight.is_not(None) if score is None else weight == score
     sub = select(func.sum(t.weight)).where(
         t.token.in_(parsed.tokens), t.dataset_id == SearchDoc.dataset_id
     )
@@ -220,12 +276,12 @@ def _probe(parsed: ParsedQuery, score: int | None) -> ColumnElement[bool]:
     return summed.is_not(None) if score is None else summed == score
 
 
-def _on_facet(clause: ColumnElement[bool]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+def _on_facet(clause: ColumnElement[bool]) -> tuple[ColumnElement[bool], Select[int] | None]:
     """The catalog's visibility rule, moved from ``dataset`` onto ``search_facet`` columns.
 
-    Returns (condition on facet keys, condition on entry ids). Should the rule one day use a
-    column a facet key lacks, it is applied to the entry ids through a subquery on
-    ``dataset`` instead, so that it is never bypassed.
+    Returns (condition on facet keys, the ids of the visible entries or None). Should the rule
+    one day use a column a facet key lacks, it is applied to the entry ids through a subquery
+    on ``dataset`` instead, so that it is never bypassed.
     """
     missing = False
 
@@ -239,12 +295,16 @@ def _on_facet(clause: ColumnElement[bool]) -> tuple[ColumnElement[bool], ColumnE
 
     moved = visitors.replacement_traverse(clause, {}, swap)
     if missing:
-        return true(), SearchDoc.dataset_id.in_(select(Dataset.id).where(clause))
-    return moved, true()
+        return true(), select(Dataset.id).where(clause)
+    return moved, None
 
 
-def _where(actor: Actor, f: SearchFilter) -> tuple[list[ColumnElement[bool]], ColumnElement[bool]]:
-    """(conditions on ``search_facet``, condition on entry ids) for the actor and filters."""
+def _visible(column: Any, visible_ids: Select[int] | None) -> ColumnElement[bool]:
+    return true() if visible_ids is None else column.in_(visible_ids)
+
+
+def _where(actor: Actor, f: SearchFilter) -> tuple[list[ColumnElement[bool]], Select[int] | None]:
+    """(conditions on ``search_facet``, visible entry ids or None) for the actor and filters."""
     on_facet, on_ids = _on_facet(queries.visible_clause(actor))
     conditions: list[ColumnElement[bool]] = [on_facet]
     if f.state is None:  # entries withdrawn by a change request leave every list
@@ -323,6 +383,13 @@ def _facets(
 _DENSE = 0.02
 
 
+def _among(conn: Connection, ids: list[int]) -> ColumnElement[bool]:
+    """``search_doc.dataset_id`` is one of ``ids`` (one array parameter on PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        return SearchDoc.dataset_id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+    return SearchDoc.dataset_id.in_(ids)
+
+
 def _levels(
     counts: Sequence[tuple[int | None, int]], start: int, stop: int
 ) -> list[tuple[int | None, int, int, int]]:
@@ -356,31 +423,57 @@ def search_datasets(session: Session, actor: Actor | None, query: SearchQuery) -
     facet_where, id_where = _where(actor, query)
     facets: dict[str, list[FacetCount]] = {name: [] for name in FACET_NAMES}
     conn = session.connection()  # Core rows: no ORM bookkeeping for counts and ids
+    df: dict[str, int] = {}
     if has_words:
-        parsed = _present(conn, parsed)
+        parsed, df = _present(conn, parsed)
         if parsed.empty:
             return SearchResult([], 0, page, per_page, sort, facets)
 
     # 1. One grouped scan of the matches: how many per facet key (and score), nothing joined.
-    if has_words:
-        match = _match(parsed).where(id_where).subquery("m")
-        grouped = select(match.c.facet_id, match.c.score, func.count().label("n")).group_by(
-            match.c.facet_id, match.c.score
+    # When the query's rarest token is rare, its few matches are fetched once instead, and
+    # counted and paged from here.
+    by_level = sort == "relevance" and has_words
+    columns = [getattr(SearchFacet, n) for n in FACET_NAMES]
+    small: dict[int | None, list[int]] | None = None
+    if has_words and _rare(parsed, df):
+        m = _match(parsed, df).subquery("m")
+        matched = conn.execute(
+            select(m.c.dataset_id, m.c.score, m.c.facet_id)
+            .join_from(m, SearchFacet, SearchFacet.id == m.c.facet_id)
+            .where(*facet_where, _visible(m.c.dataset_id, id_where))
+        ).all()
+        small = {}
+        per_key: Counter[tuple[int, int]] = Counter()
+        for dataset_id, score_of, facet_of in matched:
+            per_key[int(facet_of), int(score_of)] += 1
+            small.setdefault(int(score_of) if by_level else None, []).append(int(dataset_id))
+        keys = sorted({f for f, _ in per_key})
+        values = {
+            int(r[0]): tuple(r[1:])
+            for r in conn.execute(select(SearchFacet.id, *columns).where(SearchFacet.id.in_(keys)))
+        }
+        rows: Sequence[Any] = [(*values[f], sc, n) for (f, sc), n in per_key.items()]
+    elif has_words:
+        match = _match(parsed, df).subquery("m")
+        grouped = (
+            select(match.c.facet_id, match.c.score, func.count().label("n"))
+            .where(_visible(match.c.dataset_id, id_where))
+            .group_by(match.c.facet_id, match.c.score)
         )
     else:
         d = SearchDoc
         grouped = (
             select(d.facet_id, literal(None).label("score"), func.count().label("n"))
-            .where(id_where)
+            .where(_visible(d.dataset_id, id_where))
             .group_by(d.facet_id)
         )
-    g = grouped.subquery("g")
-    columns = [getattr(SearchFacet, n) for n in FACET_NAMES]
-    rows = conn.execute(
-        select(*columns, g.c.score, g.c.n)
-        .join_from(g, SearchFacet, SearchFacet.id == g.c.facet_id)
-        .where(*facet_where)
-    ).all()
+    if small is None:
+        g = grouped.subquery("g")
+        rows = conn.execute(
+            select(*columns, g.c.score, g.c.n)
+            .join_from(g, SearchFacet, SearchFacet.id == g.c.facet_id)
+            .where(*facet_where)
+        ).all()
     total = sum(int(r[-1]) for r in rows)
     if query.with_facets:
         facets = _facets(session, [(*r[:-2], r[-1]) for r in rows])
@@ -388,7 +481,7 @@ def search_datasets(session: Session, actor: Actor | None, query: SearchQuery) -
     # 2. The page, level by level of equal score (one level unless sorted by relevance).
     by_score: Counter[int | None] = Counter()
     for r in rows:
-        by_score[None if sort != "relevance" or not has_words else int(r[-2])] += int(r[-1])
+        by_score[int(r[-2]) if by_level else None] += int(r[-1])
     levels = sorted(by_score.items(), key=lambda kv: -(kv[0] or 0))
     start = (page - 1) * per_page
     ids: list[int] = []
@@ -402,14 +495,21 @@ def search_datasets(session: Session, actor: Actor | None, query: SearchQuery) -
             # a sparse one is gathered through its own index and sorted.
             dense = n >= _DENSE * entries
             facet_id = SearchDoc.facet_id + 0 if dense else SearchDoc.facet_id
-            stmt = select(SearchDoc.dataset_id).where(facet_id.in_(allowed), id_where)
-            if has_words and dense:
+            stmt = select(SearchDoc.dataset_id).where(
+                facet_id.in_(allowed), _visible(SearchDoc.dataset_id, id_where)
+            )
+            if small is not None:  # the level's ids are known: sort just those
+                stmt = select(SearchDoc.dataset_id).where(_among(conn, small[score]))
+            elif has_words and dense:
                 stmt = stmt.where(_probe(parsed, score))
-            elif has_words:
-                m = _match(parsed).subquery("m")
-                stmt = stmt.join(m, m.c.dataset_id == SearchDoc.dataset_id)
+            elif has_words:  # a few entries: gather their ids, then sort just those
+                m = _match(parsed, df).subquery("m")
+                level = select(m.c.dataset_id).where(m.c.facet_id.in_(allowed))
                 if score is not None:
-                    stmt = stmt.where(m.c.score == score)
+                    level = level.where(m.c.score == score)
+                level = level.where(_visible(m.c.dataset_id, id_where))
+                found = [int(i) for i in conn.execute(level).scalars()]
+                stmt = select(SearchDoc.dataset_id).where(_among(conn, found))
             page_ids = conn.execute(stmt.order_by(*order).limit(limit).offset(offset))
             ids.extend(int(i) for i in page_ids.scalars())
 
