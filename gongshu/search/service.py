@@ -354,14 +354,18 @@ def _facets(
         names["agency_id"] = {
             int(i): str(n)
             for i, n in session.execute(
-                select(Agency.id, Agency.name).where(Agency.id.in_(list(per["agency_id"])))
+                select(Agency.id, Agency.name).where(
+                    _among(session.connection(), [int(i) for i in per["agency_id"]], Agency.id)
+                )
             )
         }
     if per["region_id"]:
         names["region_id"] = {
             int(i): translate(str(n))
             for i, n in session.execute(
-                select(Region.id, Region.name).where(Region.id.in_(list(per["region_id"])))
+                select(Region.id, Region.name).where(
+                    _among(session.connection(), [int(i) for i in per["region_id"]], Region.id)
+                )
             )
         }
     out: dict[str, list[FacetCount]] = {}
@@ -383,11 +387,13 @@ def _facets(
 _DENSE = 0.02
 
 
-def _among(conn: Connection, ids: list[int]) -> ColumnElement[bool]:
-    """``search_doc.dataset_id`` is one of ``ids`` (one array parameter on PostgreSQL)."""
+def _among(conn: Connection, ids: list[int], column: Any = None) -> ColumnElement[bool]:
+    """``column`` (``search_doc.dataset_id``) is one of ``ids``: on PostgreSQL one array
+    parameter rather than hundreds, which it would parse and plan each time."""
+    column = SearchDoc.dataset_id if column is None else column
     if conn.dialect.name == "postgresql":
-        return SearchDoc.dataset_id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
-    return SearchDoc.dataset_id.in_(ids)
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))  # type: ignore[no-any-return]
+    return column.in_(ids)  # type: ignore[no-any-return]
 
 
 def _levels(
@@ -450,7 +456,9 @@ def search_datasets(session: Session, actor: Actor | None, query: SearchQuery) -
         keys = sorted({f for f, _ in per_key})
         values = {
             int(r[0]): tuple(r[1:])
-            for r in conn.execute(select(SearchFacet.id, *columns).where(SearchFacet.id.in_(keys)))
+            for r in conn.execute(
+                select(SearchFacet.id, *columns).where(_among(conn, keys, SearchFacet.id))
+            )
         }
         rows: Sequence[Any] = [(*values[f], sc, n) for (f, sc), n in per_key.items()]
     elif has_words:
