@@ -112,13 +112,10 @@ def _filtered(actor: Actor, filters: DatasetFilter | None) -> Select[Dataset]:
     if f.state is None:  # entries withdrawn by a change request leave every list
         stmt = stmt.where(Dataset.state != DatasetState.WITHDRAWN)
     if f.q:
-        stmt = stmt.where(
-            or_(
-                Dataset.title.icontains(f.q, autoescape=True),
-                Dataset.code.icontains(f.q, autoescape=True),
-                Dataset.description.icontains(f.q, autoescape=True),
-            )
-        )
+        # The same matching as the search box (imported here: search builds on this module).
+        from gongshu.search.service import matching_ids
+
+        stmt = stmt.where(Dataset.id.in_(matching_ids(f.q)))
     for name in (
         "agency_id",
         "region_id",

@@ -195,6 +195,15 @@ def _match(parsed: ParsedQuery, df: dict[str, int] | None = None) -> Select[int,
     return stmt if readings is None else stmt.having(readings)
 
 
+def matching_ids(text: str) -> Select[int]:
+    """The ids of the entries a search box's text matches, as a subquery for other lists
+    (the catalog export filters with it, so an export holds what the search showed)."""
+    parsed = parse_query(text)
+    if not parsed.plans or not parsed.tokens:
+        return select(SearchToken.dataset_id).where(false())
+    return select(_match(parsed).subquery().c.dataset_id)
+
+
 #: Document frequencies are counted up to this many (enough to tell rare from common).
 _DF_CAP = 5000
 

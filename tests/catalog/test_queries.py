@@ -82,7 +82,13 @@ def test_filters(db: Session, make_dataset: Callable[..., Dataset], officer: Per
     assert find(q="处罚") == [b.code]
     assert find(q=a.code) == [a.code]
     assert find(q="100%_") == [b.code]
-    assert find(q="%") == [b.code]  # wildcards are literal
+    # Lists match like the search box: punctuation is no word, and never a wildcard.
+    assert find(q="%") == []
+    assert find(q="完整") == [b.code]
+    assert find(q="chufa") == [b.code]  # pinyin, as in the search box
+    exported = queries.export_catalog(db, officer.actor, "csv", DatasetFilter(q="chufa"))
+    text = exported.decode("utf-8-sig")
+    assert "行政处罚信息" in text and "企业登记信息" not in text
     assert find(share_type="conditional") == [b.code]
     assert find(open_type="unconditional") == [a.code]
     assert find(level="general_3", update_cycle="monthly") == [b.code]
