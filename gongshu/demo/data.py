@@ -585,3 +585,15 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = tuple(
     )
     for user in USERS
 )
+
+
+# The registry: each entry's source system becomes a system named after it, with a
+# construction project of that name plus this suffix.
+PROJECT_SUFFIX = "建设项目"
+
+# Two systems of the bureau's own that produce no catalog entry yet: the registry flags the
+# running one as 未编目 (seed 001 §42), the planned one is not flagged.
+UNCATALOGED_SYSTEMS = (
+    ("dsj", "临沂市数字孪生城市试点平台", "running", "临沂市新型智慧城市建设项目（二期）"),
+    ("dsj", "临沂市公共数据授权运营平台", "planned", "临沂市公共数据授权运营试点项目"),
+)

@@ -31,11 +31,23 @@ from gongshu.catalog import workflow
 from gongshu.catalog.classification import DEFAULT_ITEMS, get_taxonomy
 from gongshu.catalog.models import CategoryClass, Dataset
 from gongshu.catalog.schemas import DatasetCreate, FieldIn
-from gongshu.demo.data import AGENCIES, CITY, DEMO_PASSWORD, DISTRICTS, ENTRIES, USERS
+from gongshu.demo.data import (
+    AGENCIES,
+    CITY,
+    DEMO_PASSWORD,
+    DISTRICTS,
+    ENTRIES,
+    PROJECT_SUFFIX,
+    UNCATALOGED_SYSTEMS,
+    USERS,
+)
 from gongshu.demo.specs import EntrySpec
 from gongshu.orgs import service as orgs_service
 from gongshu.orgs.models import Agency, Region, RegionLevel
 from gongshu.orgs.schemas import AgencyCreate, AgencyUpdate, RegionCreate
+from gongshu.systems import service as systems_service
+from gongshu.systems.models import SystemStatus
+from gongshu.systems.schemas import SystemCreate, SystemLink
 
 ACTOR_NAME = "demo"
 EMAIL_DOMAIN = "example.cn"
@@ -231,7 +243,40 @@ def load_demo(session: Session) -> DemoSummary:
             demo_state(index),
         )
 
+    _register_systems(session, officers, agencies, created)
     return summary_of(session, already_loaded=False)
+
+
+def _register_systems(
+    session: Session,
+    officers: dict[str, Actor],
+    agencies: dict[str, Agency],
+    created: list[tuple[EntrySpec, Dataset]],
+) -> None:
+    """Register each agency's source systems as information systems and link the entries
+    they produce, in catalog order, through the registry's services."""
+    systems: dict[tuple[str, str], int] = {}
+    for entry, dataset in created:
+        name = dataset.source_system
+        if not name:
+            continue
+        key = (entry.agency, name)
+        if key not in systems:
+            systems[key] = systems_service.create_system(
+                session,
+                officers[entry.agency],
+                SystemCreate(name=name, project_name=name + PROJECT_SUFFIX),
+            ).id
+        systems_service.link_dataset(
+            session, officers[entry.agency], systems[key], SystemLink(dataset_id=dataset.id)
+        )
+    for agency_key, name, status, project in UNCATALOGED_SYSTEMS:
+        if agency_key in agencies:
+            systems_service.create_system(
+                session,
+                officers[agency_key],
+                SystemCreate(name=name, status=SystemStatus(status), project_name=project),
+            )
 
 
 def _review(session: Session, officer: Actor, reviewer: Actor, dataset_id: int, state: str) -> None:

@@ -225,3 +225,21 @@ def test_cli_speaks_english(cli_database: Settings, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 0, result.output
     assert "Username" in result.output
     assert f"Password of every demo account: {DEMO_PASSWORD}" in result.output
+
+
+def test_the_registry_holds_the_source_systems(city: Session) -> None:
+    """Every entry's source system is registered and linked; one running system of the
+    bureau produces no entry yet and is flagged as 未编目."""
+    from sqlalchemy import func, select
+
+    from gongshu.auth.actor import Actor
+    from gongshu.catalog.models import Dataset
+    from gongshu.systems.models import InformationSystem, SystemDataset
+    from gongshu.systems.queries import count_uncataloged
+
+    with_system = city.scalar(
+        select(func.count()).select_from(Dataset).where(Dataset.source_system != "")
+    )
+    assert city.scalar(select(func.count()).select_from(SystemDataset)) == with_system
+    assert (city.scalar(select(func.count()).select_from(InformationSystem)) or 0) > 20
+    assert count_uncataloged(city, Actor.system("pytest")) == 1
