@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 HASH := $(shell (cat pyproject.toml; $(PYTHON) --version) | sha1sum | cut -c1-12)
 RUNTIME_STAMP := $(VENV)/.runtime-$(HASH)
 DEV_STAMP := $(VENV)/.dev-$(HASH)
+BENCH_STAMP := $(VENV)/.bench-$(HASH)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
@@ -22,6 +23,10 @@ $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(RUNTIME_STAMP)
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@ $(DEV_STAMP) $(RUNTIME_STAMP)
 
 setup: $(DEV_STAMP)
 
@@ -54,8 +59,9 @@ pytest: $(DEV_STAMP)
 migration: $(DEV_STAMP)
 	$(BIN)/python -c "import sys; from alembic import command; from gongshu.migrate import alembic_config, with_connection; from gongshu.settings import get_settings; with_connection(get_settings(), lambda cfg: command.revision(cfg, message=sys.argv[1], autogenerate=True))" "$(MSG)"
 
-bench: $(DEV_STAMP)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+## make bench: every benchmark under bench/ (modules starting with _ are their helpers).
+bench: $(BENCH_STAMP)
+	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

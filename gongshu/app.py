@@ -16,7 +16,9 @@ from gongshu import __version__
 from gongshu.db import make_engine, make_session_factory
 from gongshu.errors import GongshuError, NotAuthenticated, ValidationFailed
 from gongshu.i18n import current_language, pick_language
+from gongshu.ingest.service import recover as recover_ingestions
 from gongshu.settings import Settings, get_settings
+from gongshu.store.versions import sweep_on_start
 from gongshu.validation import errors_from_pydantic
 from gongshu.web.templating import render
 
@@ -51,6 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.router.on_startup.append(lambda: sweep_on_start(settings, app.state.session_factory))
+    app.router.on_shutdown.append(engine.dispose)
+    app.router.on_startup.append(lambda: recover_ingestions(settings, app.state.session_factory))
+    if settings.embedded_worker:
+        _embed_worker(app, settings)
 
     @app.middleware("http")
     async def request_context(
@@ -108,6 +115,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _embed_worker(app: FastAPI, settings: Settings) -> None:
+    from gongshu.jobs.worker import start_embedded_worker
+
+    def start() -> None:
+        app.state.stop_worker = start_embedded_worker(settings, app.state.session_factory)
+
+    def stop() -> None:
+        halt = getattr(app.state, "stop_worker", None)
+        if halt is not None:
+            halt()
+
+    app.router.on_startup.append(start)
+    app.router.on_shutdown.append(stop)
+
+
 def _include_routers(app: FastAPI) -> None:
     """Mount every area's API under /api/v1 and its pages at the root, in this order."""
     from gongshu.audit import api as audit_api
@@ -120,10 +142,18 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.catalog import list_pages as catalog_list_pages
     from gongshu.catalog import pages as catalog_pages
     from gongshu.catalog import workflow_api, workflow_pages
+    from gongshu.governance import api as governance_api
+    from gongshu.governance import pages as governance_pages
+    from gongshu.ingest import api as ingest_api
+    from gongshu.ingest import pages as ingest_pages
+    from gongshu.ingest import pull_api as ingest_pull_api
+    from gongshu.ingest import pull_pages as ingest_pull_pages
     from gongshu.notices import api as notices_api
     from gongshu.notices import pages as notices_pages
     from gongshu.orgs import api as orgs_api
     from gongshu.orgs import pages as orgs_pages
+    from gongshu.quality import api as quality_api
+    from gongshu.quality import pages as quality_pages
     from gongshu.search import api as search_api
     from gongshu.search import pages as search_pages
     from gongshu.systems import api as systems_api
@@ -136,6 +166,10 @@ def _include_routers(app: FastAPI) -> None:
     api_modules.append(systems_api)
     api_modules.append(workflow_api)
     api_modules.append(search_api)
+    api_modules.append(ingest_api)
+    api_modules.append(ingest_pull_api)
+    api_modules.append(quality_api)
+    api_modules.append(governance_api)
     page_modules = [
         web_pages,
         auth_pages,
@@ -145,6 +179,10 @@ def _include_routers(app: FastAPI) -> None:
         catalog_duty_list_pages,
         catalog_import_pages,
         workflow_pages,  # /catalog/review and /catalog/changes before /catalog/{dataset_id}
+        ingest_pages,
+        ingest_pull_pages,  # /catalog/{dataset_id}/pull
+        quality_pages,
+        governance_pages,  # /catalog/{dataset_id}/corrections/new
         catalog_pages,
         systems_pages,
         audit_pages,

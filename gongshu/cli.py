@@ -9,9 +9,13 @@ from gongshu.auth.cli import app as user_app
 from gongshu.catalog.cli import app as catalog_app
 from gongshu.cli_support import bi, say
 from gongshu.demo.cli import app as demo_app
+from gongshu.governance.cli import app as governance_app
+from gongshu.ingest.cli import INGEST_HELP, ingest_command, versions_app
+from gongshu.ingest.pull_cli import app as pull_app
 from gongshu.jobs.cli import app as jobs_app
 from gongshu.notices.cli import app as notices_app
 from gongshu.orgs.cli import app as agency_app
+from gongshu.quality.cli import app as quality_app
 from gongshu.search.cli import app as search_app
 from gongshu.settings import get_settings
 from gongshu.systems.cli import app as systems_app
@@ -32,6 +36,11 @@ app.add_typer(search_app, name="search")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(notices_app, name="notices")
 app.add_typer(systems_app, name="systems")
+app.command("ingest", help=bi(INGEST_HELP))(ingest_command)
+app.add_typer(versions_app, name="versions")
+app.add_typer(pull_app, name="pull")
+app.add_typer(quality_app, name="quality")
+app.add_typer(governance_app, name="governance")
 
 
 @app.command(help=bi("启动网页与接口服务"))
@@ -39,8 +48,16 @@ def serve(
     host: str = typer.Option("127.0.0.1", help=bi("监听地址")),
     port: int = typer.Option(8000, help=bi("监听端口")),
     workers: int = typer.Option(1, help=bi("工作进程数")),
+    worker: bool = typer.Option(True, help=bi("在网站进程中运行后台任务")),
 ) -> None:
+    import os
+
     import uvicorn
+
+    if worker:
+        # The app factory reads settings from the environment in each server process.
+        os.environ["GONGSHU_EMBEDDED_WORKER"] = "true"
+        get_settings.cache_clear()
 
     settings = get_settings()
     typer.echo(say("服务地址：http://{host}:{port}/", host=host, port=port))

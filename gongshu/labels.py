@@ -91,6 +91,20 @@ LABELS: dict[str, str] = {
     "running": "运行中",
     "done": "已完成",
     "failed": "失败",
+    # ingestion and versions
+    "replace": "全量替换",
+    "append": "追加",
+    "upsert": "按主键更新",
+    "rollback": "回退",
+    "reject": "整批拒绝",
+    "quarantine": "发布有效行，隔离错误行",
+    "refused": "已拒绝",
+    "live": "当前",
+    "superseded": "已替代",
+    "pruned": "已清理",
+    "upload": "上传",
+    "pull": "定时拉取",
+    "push": "接口推送",
 }
 
 

@@ -3,10 +3,22 @@
 from gongshu.audit.models import AuditEntry, AuditHead
 from gongshu.auth.models import ApiKey, LoginSession, PasswordHistory, User, UserRole
 from gongshu.catalog.models import Dataset, Field
+from gongshu.governance.models import (
+    ConsistencyIssue,
+    DataCollection,
+    DataItem,
+    ItemCopy,
+    Objection,
+    SourceBinding,
+)
+from gongshu.ingest.models import Ingestion, IngestProfile
+from gongshu.ingest.pull_models import PullRun, PullSource
 from gongshu.jobs.models import Job
 from gongshu.notices.models import Notice, OutboxMessage
 from gongshu.orgs.models import Agency, Region
+from gongshu.quality.models import OverdueNotice, QualityScore
 from gongshu.search.models import PinyinOverride, SearchDoc, SearchToken
+from gongshu.store.models import DatasetHead, DatasetVersion  # noqa: F401 — registers the tables
 from gongshu.systems.models import InformationSystem, SystemDataset
 from gongshu.workdays.models import CalendarOverride, Deadline
 
@@ -16,19 +28,31 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "CalendarOverride",
+    "ConsistencyIssue",
+    "DataCollection",
+    "DataItem",
     "Dataset",
     "Deadline",
     "Field",
     "InformationSystem",
+    "IngestProfile",
+    "Ingestion",
+    "ItemCopy",
     "Job",
     "LoginSession",
     "Notice",
+    "Objection",
     "OutboxMessage",
+    "OverdueNotice",
     "PasswordHistory",
     "PinyinOverride",
+    "PullRun",
+    "PullSource",
+    "QualityScore",
     "Region",
     "SearchDoc",
     "SearchToken",
+    "SourceBinding",
     "SystemDataset",
     "User",
     "UserRole",

@@ -47,13 +47,25 @@ class Settings(BaseSettings):
     grading_table_file: Path | None = None
     catalog_review_days: int = Field(default=2, ge=1, le=60)
     catalog_change_proposal_days: int = Field(default=15, ge=1, le=365)
+    correction_days: int = Field(default=5, ge=1, le=60)
 
     import_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     import_max_uncompressed_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     import_max_compression_ratio: int = Field(default=100, ge=2)
     import_max_rows: int = Field(default=5000, ge=1)
 
+    ingest_max_bytes: int = Field(default=4 * 1024**3, ge=1024)
+    ingest_max_cell_chars: int = Field(default=1_000_000, ge=1)
+    ingest_max_uncompressed_bytes: int = Field(default=1024**3, ge=1024)
+    ingest_max_compression_ratio: int = Field(default=100, ge=2)
+    ingest_max_xls_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    ingest_max_json_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+
     job_poll_seconds: float = Field(default=2.0, gt=0)
+    embedded_worker: bool = False
+    push_max_rows: int = Field(default=10_000, ge=1, le=1_000_000)
+
+    version_retention: int = Field(default=10, ge=1)
 
     smtp_url: str = ""
 

@@ -94,7 +94,7 @@ def db(connection: object) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(settings: Settings, connection: object) -> FastAPI:
+def app(settings: Settings, connection: object) -> Iterator[FastAPI]:
     application = create_app(settings)
 
     def _db() -> Iterator[Session]:
@@ -109,7 +109,9 @@ def app(settings: Settings, connection: object) -> FastAPI:
             session.close()
 
     application.dependency_overrides[get_db] = _db
-    return application
+    yield application
+    # The app's own engine (start-up sweeps, the embedded worker) holds pooled connections.
+    application.state.engine.dispose()
 
 
 @pytest.fixture

@@ -119,3 +119,17 @@ def test_translate_and_pick_language() -> None:
     assert pick_language("en-US,en;q=0.9") == "en"
     assert pick_language(None, "fr", "zh-CN") == "zh"
     assert pick_language(None) == "zh"
+
+
+def test_a_message_has_one_translation() -> None:
+    """Each area has its own PO file; one msgid translated two ways would make the merged
+    catalog's answer depend on file order (the last file wins)."""
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for path in sorted((ROOT / "locale" / "en").glob("*.po")):
+        text = path.read_text(encoding="utf-8")
+        for msgid, msgstr in re.findall(r'^msgid "(.+)"\nmsgstr "(.*)"$', text, re.M):
+            if msgid in seen and seen[msgid][1] != msgstr:
+                clashes.append(f"{msgid!r}: {seen[msgid]} vs {(path.name, msgstr)}")
+            seen.setdefault(msgid, (path.name, msgstr))
+    assert not clashes, "translated differently:\n" + "\n".join(clashes)

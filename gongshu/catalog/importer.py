@@ -69,6 +69,7 @@ from gongshu.catalog.schemas import DatasetCreate
 from gongshu.db import unit_of_work
 from gongshu.errors import GongshuError, PermissionDenied, ValidationFailed
 from gongshu.i18n import N_, translate
+from gongshu.ingest.spec import IdentifierKind
 from gongshu.labels import LABELS
 from gongshu.settings import Settings, get_settings
 from gongshu.validation import errors_from_pydantic
@@ -149,7 +150,7 @@ class Column:
 
     key: str
     header: str  # Chinese message id
-    kind: str = "text"  # text | enum | item | int | bool | date | list
+    kind: str = "text"  # text | enum | item | int | bool | date | list | choices | bound
     required: bool = False
     choices: type[enum.Enum] | None = None
     help: str = ""
@@ -195,7 +196,36 @@ FIELD_COLUMNS: tuple[Column, ...] = (
     Column("filterable", N_("可筛选"), "bool", help=N_("是或否")),
     Column("sensitivity", N_("敏感类型"), "enum", False, Sensitivity, N_("默认为不予（无）")),
     Column("description", N_("说明"), max_length=1000),
+    Column(
+        "identifier",
+        N_("标识校验"),
+        "enum",
+        False,
+        IdentifierKind,
+        N_("汇聚时按所选标识检查校验位；空为不校验"),
+    ),
+    Column(
+        "choices",
+        N_("枚举值"),
+        "choices",
+        help=N_("仅字符串类型；多个值用顿号或换行分隔"),
+    ),
+    Column(
+        "min_value",
+        N_("最小值"),
+        "bound",
+        help=N_("仅整数、小数、日期、日期时间类型，如 0、2020-01-01"),
+        max_length=64,
+    ),
+    Column("max_value", N_("最大值"), "bound", help=N_("同最小值"), max_length=64),
+    Column(
+        "pattern",
+        N_("正则表达式"),
+        help=N_("仅字符串、长文本类型；整个值须匹配，不支持反向引用和前后断言"),
+        max_length=200,
+    ),
 )
+_CHOICE_SPLIT = re.compile(r"[\r\n\u3001]+")  # line breaks and 、
 
 _YES = {YES, "y", "yes", "true", "1", "√", "✓", "x"}
 _NO = {NO, "n", "no", "false", "0", ""}
@@ -213,7 +243,9 @@ def choice_labels(cls: type[enum.Enum]) -> list[str]:
         members.reverse()  # strictest last in the enum; people pick from the top
     out: list[str] = []
     for member in members:
-        if cls is ShareType:
+        if cls is IdentifierKind:
+            out.append(service.IDENTIFIER_LABELS[IdentifierKind(member.value)])
+        elif cls is ShareType:
             out.append(SHARE_LABELS[ShareType(member.value)])
         elif cls is OpenType:
             out.append(OPEN_LABELS[OpenType(member.value)])
@@ -234,6 +266,8 @@ def _choice_lookup(cls: type[enum.Enum]) -> dict[str, str]:
             names.add(SHARE_LABELS[ShareType(value)])
         if cls is OpenType:
             names.add(OPEN_LABELS[OpenType(value)])
+        if cls is IdentifierKind:
+            names.add(service.IDENTIFIER_LABELS[IdentifierKind(value)])
         for name in list(names):
             names.add(translate(name, "en"))
         for name in names:
@@ -299,7 +333,7 @@ def build_template() -> bytes:
             ws.column_dimensions[letter].width = max(10, min(30, len(col.header) * 3))
             source = {"enum": col.header, "item": ITEM_HEADER, "bool": YES_NO}.get(col.kind)
             if source is None:
-                if col.kind in ("text", "list") and col.key != "length":
+                if col.kind in ("text", "list", "choices") and col.key != "length":
                     # Typed text stays text (codes such as 001 keep their zeros).
                     for r in range(2, TEMPLATE_ROWS + 2):
                         ws.cell(row=r, column=i).number_format = "@"
@@ -566,6 +600,8 @@ class _RowReader:
             self.error(key, FORMULA)
             return None
         text = self.text(key)
+        if col.kind == "bound" and isinstance(value, dt.datetime) and value.time() != dt.time():
+            text = value.isoformat()  # a datetime bound keeps its time of day
         if not text:
             if col.required:
                 self.error(key, REQUIRED)
@@ -608,6 +644,8 @@ class _RowReader:
                 return None
         if col.kind == "list":
             return split_list(text)
+        if col.kind == "choices":
+            return [part.strip() for part in _CHOICE_SPLIT.split(text) if part.strip()]
         if key in ("subitem_code", "detail_code") and isinstance(self.raw(key), int | float):
             return text.zfill(3) if key == "subitem_code" else text
         return text

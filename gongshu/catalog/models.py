@@ -173,7 +173,8 @@ class Dataset(Base):
 
 
 class Field(Base):
-    """An information item (信息项): one column of a dataset."""
+    """An information item (信息项): one column of a dataset, with the rules its values
+    must pass when rows are ingested (identifier check, allowed values, range, pattern)."""
 
     __tablename__ = "dataset_field"
     __table_args__ = (UniqueConstraint("dataset_id", "name"),)
@@ -194,6 +195,13 @@ class Field(Base):
         str_enum(Sensitivity, "sensitivity"), default=Sensitivity.NONE
     )
     description: Mapped[str] = mapped_column(Text, default="")
+    # Validation rules for ingestion (gongshu.ingest.spec.FieldSpec); the catalog service
+    # checks that they suit the data type. ``identifier`` is "" or an IdentifierKind value.
+    identifier: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    choices: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    min_value: Mapped[str | None] = mapped_column(String(64))
+    max_value: Mapped[str | None] = mapped_column(String(64))
+    pattern: Mapped[str | None] = mapped_column(String(200))
 
     dataset: Mapped[Dataset] = relationship(back_populates="fields")
 

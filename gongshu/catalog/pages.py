@@ -43,7 +43,7 @@ router = APIRouter(include_in_schema=False)
 BLANK_ROWS = 3
 MIN_ROWS = 5
 _ROW_KEY = re.compile(r"^fields-(\d{1,3})-([a-z_]+)$")
-_ROW_TEXT = ("name", "label", "length", "description")
+_ROW_TEXT = ("name", "label", "length", "description", "min_value", "max_value", "pattern")
 _ROW_BOOLS = ("is_key", "required", "filterable")
 
 ATTR_LABELS: dict[str, str] = {
@@ -87,6 +87,11 @@ FIELD_ATTR_LABELS: dict[str, str] = {
     "filterable": N_("可筛选"),
     "sensitivity": N_("敏感类型"),
     "description": N_("说明"),
+    "identifier": N_("标识校验"),
+    "choices": N_("枚举值"),
+    "min_value": N_("最小值"),
+    "max_value": N_("最大值"),
+    "pattern": N_("正则表达式"),
 }
 ACTION_LABELS: dict[str, str] = {
     "dataset.create": N_("创建条目"),
@@ -100,6 +105,7 @@ ACTION_LABELS: dict[str, str] = {
     "dataset.withdraw": N_("按变更申请删减"),
 }
 FIELD_PREFIX = N_("信息项 {name}")
+NO_IDENTIFIER = N_("不校验")
 EMPTY = N_("（空）")
 YES = N_("是")
 NO = N_("否")
@@ -119,6 +125,10 @@ _CODED = frozenset(
         "sensitivity",
     }
 )
+
+
+def _identifier_labels() -> dict[str, str]:
+    return {k.value: translate(v) for k, v in service.IDENTIFIER_LABELS.items()}
 
 
 def _options(values: Any, blank: str | None = None) -> list[tuple[str, str]]:
@@ -143,6 +153,14 @@ def _vocabulary() -> dict[str, Any]:
         "state_options": _options(DatasetState),
         "type_options": _options(FieldType),
         "sensitivity_options": _options(Sensitivity),
+        "identifier_options": [
+            ("", translate(NO_IDENTIFIER)),
+            *((k.value, translate(v)) for k, v in service.IDENTIFIER_LABELS.items()),
+        ],
+        "identifier_labels": _identifier_labels(),
+        "identifier_suggestions": {
+            sens.value: kind.value for sens, kind in service.SUGGESTED_IDENTIFIERS.items()
+        },
         "grading_rows": [
             (label(Level(level)), [label(s) for s in row["share"]], [label(o) for o in row["open"]])
             for level, row in grading.as_json().items()
@@ -176,6 +194,11 @@ def _blank_row() -> dict[str, Any]:
         "filterable": False,
         "sensitivity": "none",
         "description": "",
+        "identifier": "",
+        "choices": "",
+        "min_value": "",
+        "max_value": "",
+        "pattern": "",
     }
 
 
@@ -198,7 +221,13 @@ def _rows_from_form(form: FormData) -> list[dict[str, Any]]:
         elif attr in row:
             row[attr] = value.strip() if attr in _ROW_TEXT else value
     rows = [by_index[i] for i in sorted(by_index)]
-    return [r for r in rows if r["name"] or r["label"] or r["description"] or r["length"]]
+    said = ("name", "label", "description", "length", *service.RULE_ATTRS)
+    return [r for r in rows if any(r[attr] for attr in said)]
+
+
+def split_choices(text: str) -> list[str]:
+    """Allowed values as typed in the editor: one per line."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def _form_values(form: FormData) -> dict[str, str]:
@@ -215,7 +244,9 @@ def _payload(values: Mapping[str, str], rows: list[dict[str, Any]]) -> dict[str,
     payload["published_on"] = values.get("published_on") or None
     payload["related_codes"] = queries.split_list(values.get("related_codes", ""))
     payload["tags"] = queries.split_list(values.get("tags", ""))
-    payload["fields"] = [{**r, "length": r["length"] or None} for r in rows]
+    payload["fields"] = [
+        {**r, "length": r["length"] or None, "choices": split_choices(r["choices"])} for r in rows
+    ]
     return payload
 
 
@@ -321,6 +352,11 @@ def _rows_of(dataset: Dataset) -> list[dict[str, Any]]:
             "filterable": f.filterable,
             "sensitivity": f.sensitivity.value,
             "description": f.description,
+            "identifier": f.identifier,
+            "choices": "\n".join(str(c) for c in f.choices),
+            "min_value": f.min_value or "",
+            "max_value": f.max_value or "",
+            "pattern": f.pattern or "",
         }
         for f in dataset.fields
     ]
@@ -385,6 +421,8 @@ def _show(attr: str, value: Any, names: Mapping[str, Mapping[Any, str]] | None =
         return translate(EMPTY)
     if names and attr in names and value in names[attr]:
         return names[attr][value]
+    if attr == "identifier" and isinstance(value, str):
+        return _identifier_labels().get(value, value)
     if isinstance(value, bool):
         return translate(YES) if value else translate(NO)
     if attr == "position" and isinstance(value, int):
@@ -397,7 +435,7 @@ def _show(attr: str, value: Any, names: Mapping[str, Mapping[Any, str]] | None =
                 name=translate(FIELD_ATTR_LABELS.get(str(k), str(k))), value=_show(str(k), v)
             )
             for k, v in value.items()
-            if k != "position" and v not in (None, "", False, "none")
+            if k != "position" and v not in (None, "", False, "none", [])
         ]
         return translate(PART_SEP).join(parts)
     if attr in _CODED:
@@ -469,6 +507,7 @@ def detail(request: Request, session: SessionDep, actor: ActorDep, dataset_id: i
             "tab": tab,
             "item_name": translate(item) if item else "",
             "may_edit": service.can_edit(actor, dataset),
+            "identifier_labels": _identifier_labels(),
             "history": _history(session, dataset) if tab == "history" else [],
             "actions": workflow.available_actions(actor, dataset),
             "action_labels": workflow.ACTION_LABELS,

@@ -209,6 +209,11 @@ FIELD_COLUMNS: tuple[str, ...] = (
     N_("必填"),
     N_("可筛选"),
     N_("敏感类型"),
+    N_("标识校验"),
+    N_("枚举值"),
+    N_("最小值"),
+    N_("最大值"),
+    N_("正则表达式"),
     N_("说明"),
 )
 ENTRIES_SHEET = N_("目录条目")
@@ -266,6 +271,13 @@ def _entry_row(ds: Dataset) -> list[Any]:
     ]
 
 
+def _identifier_label(identifier: str) -> str:
+    from gongshu.catalog.service import IDENTIFIER_LABELS  # service imports this module
+    from gongshu.ingest.spec import IdentifierKind
+
+    return translate(IDENTIFIER_LABELS[IdentifierKind(identifier)]) if identifier else ""
+
+
 def _field_row(ds: Dataset, f: Field) -> list[Any]:
     return [
         ds.code,
@@ -278,6 +290,12 @@ def _field_row(ds: Dataset, f: Field) -> list[Any]:
         _yes_no(f.required),
         _yes_no(f.filterable),
         label(f.sensitivity),
+        _identifier_label(f.identifier),
+        # One value per line: the import template reads them back the same way.
+        "\n".join(f.choices),
+        f.min_value or "",
+        f.max_value or "",
+        f.pattern or "",
         f.description,
     ]
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import decimal
+import re
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gongshu.catalog.models import (
     CategoryClass,
@@ -18,6 +20,39 @@ from gongshu.catalog.models import (
     ShareType,
     UpdateCycle,
 )
+from gongshu.ingest.spec import IdentifierKind
+
+RANGE_TYPES = frozenset({FieldType.INTEGER, FieldType.DECIMAL, FieldType.DATE, FieldType.DATETIME})
+_INTEGER = re.compile(r"^[+-]?\d{1,30}$")
+_DECIMAL = re.compile(r"^[+-]?(?:\d{1,40}(?:\.\d{0,20})?|\.\d{1,20})$")
+Bound = int | decimal.Decimal | dt.date | dt.datetime
+
+
+def parse_bound(data_type: FieldType, text: str) -> Bound | None:
+    """A range bound typed for comparison, or None when ``text`` is not of ``data_type``
+    (or the type has no range). Decimals are plain notation, dates and datetimes ISO 8601.
+    """
+    text = text.strip()
+    try:
+        if data_type is FieldType.INTEGER and _INTEGER.match(text):
+            return int(text)
+        if data_type is FieldType.DECIMAL and _DECIMAL.match(text):
+            return decimal.Decimal(text)
+        if data_type is FieldType.DATE:
+            return dt.date.fromisoformat(text) if len(text) == 10 else None
+        if data_type is FieldType.DATETIME:
+            # A bare date is that day's midnight (a spreadsheet's date cell, say).
+            return dt.datetime.fromisoformat(text) if len(text) >= 10 else None
+    except ValueError:
+        return None
+    return None
+
+
+def bound_text(value: Bound) -> str:
+    """The canonical text of a range bound."""
+    if isinstance(value, dt.date):  # datetime is a date too
+        return value.isoformat()
+    return str(value)
 
 
 class FieldIn(BaseModel):
@@ -34,6 +69,55 @@ class FieldIn(BaseModel):
     filterable: bool = False
     sensitivity: Sensitivity = Sensitivity.NONE
     description: str = Field(default="", max_length=1000)
+    identifier: IdentifierKind | Literal[""] = Field(
+        default="",
+        description="identifier check the values must pass (citizen_id, credit_code, mobile, "
+        'region_code); "" for none. String fields only.',
+    )
+    choices: list[str] = Field(
+        default_factory=list,
+        description="allowed values (an enumeration); string fields only",
+    )
+    min_value: str | None = Field(
+        default=None,
+        max_length=64,
+        description='least allowed value, written in the field\'s type ("0", "99.5", '
+        '"2020-01-01", "2020-01-01T00:00:00"); integer, decimal, date and datetime fields',
+    )
+    max_value: str | None = Field(
+        default=None, max_length=64, description="greatest allowed value, as min_value"
+    )
+    pattern: str | None = Field(
+        default=None,
+        max_length=200,
+        description="a regular expression (RE2 syntax: no backreferences or lookaround) the "
+        "whole value must match; string and text fields",
+    )
+
+    @field_validator("min_value", "max_value", "pattern", mode="before")
+    @classmethod
+    def blank_is_none(cls, value: Any) -> Any:
+        """Forms send empty strings for "no rule"."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("choices", mode="after")
+    @classmethod
+    def drop_blank_choices(cls, value: list[str]) -> list[str]:
+        return [v for v in value if v]
+
+    @model_validator(mode="after")
+    def canonical_bounds(self) -> FieldIn:
+        """Write a range's bounds the one way ingestion reads them ("007" → "7",
+        "2020-01-01 8:00" stays as typed when it does not parse: the service reports it)."""
+        for attr in ("min_value", "max_value"):
+            text = getattr(self, attr)
+            if text is not None:
+                value = parse_bound(self.data_type, text)
+                if value is not None:
+                    setattr(self, attr, bound_text(value))
+        return self
 
 
 class FieldRead(FieldIn):

@@ -11,6 +11,11 @@ transaction. The rules:
   states a basis or reason unless its level allows nothing but closed;
 - the level limits the share and open types (``gongshu.catalog.grading``);
 - at least one field, unique field names, at least one key field, key fields required;
+- a field's validation rules suit its data type: an identifier check or a pattern on
+  string/text fields (the pattern compiles in Python and in RE2, which ingestion uses, so
+  no backreferences or lookaround), allowed values on string fields (unique, within the
+  field's length), a range on integer/decimal/date/datetime fields (bounds of that type,
+  minimum not above maximum);
 - related codes name existing entries;
 - new entries start as drafts; only drafts and returned entries are edited directly (a
   published entry changes through the review workflow);
@@ -19,6 +24,7 @@ transaction. The rules:
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -33,12 +39,27 @@ from gongshu.auth.actor import Actor
 from gongshu.auth.permissions import Perm, can, require, require_login
 from gongshu.catalog import grading
 from gongshu.catalog.classification import code_prefix, get_taxonomy, is_valid_code, make_code
-from gongshu.catalog.models import Dataset, DatasetState, Field, OpenType, ShareType
+from gongshu.catalog.models import (
+    Dataset,
+    DatasetState,
+    Field,
+    FieldType,
+    OpenType,
+    Sensitivity,
+    ShareType,
+)
 from gongshu.catalog.queries import find_visible, visible_clause
-from gongshu.catalog.schemas import DatasetCreate, DatasetUpdate, FieldIn
+from gongshu.catalog.schemas import (
+    RANGE_TYPES,
+    DatasetCreate,
+    DatasetUpdate,
+    FieldIn,
+    parse_bound,
+)
 from gongshu.db import unit_of_work, utcnow
 from gongshu.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongshu.i18n import N_, translate
+from gongshu.ingest.spec import IdentifierKind
 from gongshu.labels import label
 from gongshu.orgs.models import Agency
 
@@ -76,6 +97,7 @@ CREATE_ONLY_ATTRS: tuple[str, ...] = (
     "sequence",
     "state",
 )
+RULE_ATTRS: tuple[str, ...] = ("identifier", "choices", "min_value", "max_value", "pattern")
 FIELD_INPUT_ATTRS: tuple[str, ...] = (
     "label",
     "data_type",
@@ -85,6 +107,7 @@ FIELD_INPUT_ATTRS: tuple[str, ...] = (
     "filterable",
     "sensitivity",
     "description",
+    *RULE_ATTRS,
 )
 FIELD_ATTRS: tuple[str, ...] = ("position", *FIELD_INPUT_ATTRS)
 _NULLABLE = frozenset({"published_on"})
@@ -119,6 +142,55 @@ FIELD_LABEL_BLANK = N_("请填写信息项的中文名称")
 RELATED_BAD = N_("关联资源代码“{code}”格式不正确")
 RELATED_SELF = N_("不能关联本条目自身")
 RELATED_MISSING = N_("关联资源代码“{code}”不存在")
+
+# Field rules (信息项校验规则)
+TEXT_TYPES = frozenset({FieldType.STRING, FieldType.TEXT})
+MAX_CHOICES = 500
+CHOICE_MAX = 200
+IDENTIFIER_LABELS: dict[IdentifierKind, str] = {
+    IdentifierKind.CITIZEN_ID: N_("公民身份号码"),
+    IdentifierKind.CREDIT_CODE: N_("统一社会信用代码"),
+    IdentifierKind.MOBILE: N_("手机号码"),
+    IdentifierKind.REGION_CODE: N_("行政区划代码"),
+}
+IDENTIFIER_LENGTHS: dict[IdentifierKind, int] = {
+    IdentifierKind.CITIZEN_ID: 18,
+    IdentifierKind.CREDIT_CODE: 18,
+    IdentifierKind.MOBILE: 11,
+    IdentifierKind.REGION_CODE: 6,
+}
+# The editor proposes these; what the officer then chooses is what is stored.
+SUGGESTED_IDENTIFIERS: dict[Sensitivity, IdentifierKind] = {
+    Sensitivity.ID_NUMBER: IdentifierKind.CITIZEN_ID,
+    Sensitivity.CREDIT_CODE: IdentifierKind.CREDIT_CODE,
+    Sensitivity.MOBILE: IdentifierKind.MOBILE,
+}
+IDENTIFIER_TYPE = N_("标识校验只适用于字符串或长文本类型的信息项")
+IDENTIFIER_TOO_SHORT = N_("长度 {length} 容不下{kind}（{digits} 位）")
+CHOICES_TYPE = N_("枚举值只适用于字符串类型的信息项")
+CHOICES_TOO_MANY = N_("枚举值不能超过 {max} 个")
+CHOICE_TOO_LONG = N_("枚举值“{value}”超过 {max} 个字符")
+CHOICE_OVER_LENGTH = N_("枚举值“{value}”超过信息项长度 {length}")
+CHOICE_DUPLICATE = N_("枚举值“{value}”重复")
+CHOICE_NEWLINE = N_("枚举值不能包含换行符")
+CHOICE_NOT_MATCHING = N_("枚举值“{value}”不符合正则表达式")
+RANGE_TYPE = N_("取值范围只适用于整数、小数、日期和日期时间类型的信息项")
+RANGE_BAD: dict[FieldType, str] = {
+    FieldType.INTEGER: N_("应为整数，如 0"),
+    FieldType.DECIMAL: N_("应为数字，如 99.5"),
+    FieldType.DATE: N_("应为日期，如 2020-01-01"),
+    FieldType.DATETIME: N_("应为日期时间，如 2020-01-01T00:00:00"),
+}
+RANGE_ORDER = N_("最小值不能大于最大值")
+RANGE_ZONES = N_("最小值和最大值须同时带时区或同时不带时区")
+PATTERN_TYPE = N_("正则表达式只适用于字符串或长文本类型的信息项")
+PATTERN_INVALID = N_("正则表达式有误（第 {pos} 个字符附近）：{error}")
+PATTERN_BACKREF = N_("正则表达式不能使用反向引用，入库校验使用的 RE2 引擎不支持")
+PATTERN_LOOKAROUND = N_(
+    "正则表达式不能使用前瞻或后顾断言（如 (?=…)），入库校验使用的 RE2 引擎不支持"
+)
+PATTERN_RE2 = N_("正则表达式使用了 RE2 引擎不支持的写法：{error}")
+PATTERN_ESCAPE = N_("正则表达式中的 {escape} 转义 RE2 引擎不支持，请直接写出字符，如 [一-龥]")
 
 
 # ---------------------------------------------------------------------------------------
@@ -202,8 +274,143 @@ def _check_fields(errors: dict[str, list[str]], fields: Sequence[FieldIn]) -> No
             _add(errors, f"fields.{i}.label", FIELD_LABEL_BLANK)
         if f.is_key and not f.required:
             _add(errors, f"fields.{i}.required", KEY_NOT_REQUIRED)
+        _check_field_rules(errors, f"fields.{i}.", f)
     if not any(f.is_key for f in fields):
         _add(errors, "fields", NO_KEY_FIELD)
+
+
+def _check_field_rules(errors: dict[str, list[str]], prefix: str, f: FieldIn) -> None:
+    """The rules of one field suit its data type (see the module docstring)."""
+    if f.identifier:
+        kind = IdentifierKind(f.identifier)
+        digits = IDENTIFIER_LENGTHS[kind]
+        if f.data_type not in TEXT_TYPES:
+            _add(errors, prefix + "identifier", IDENTIFIER_TYPE)
+        elif f.length is not None and f.length < digits:
+            _add(
+                errors,
+                prefix + "identifier",
+                IDENTIFIER_TOO_SHORT,
+                length=f.length,
+                kind=translate(IDENTIFIER_LABELS[kind]),
+                digits=digits,
+            )
+    pattern_ok = False
+    if f.pattern is not None:
+        if f.data_type not in TEXT_TYPES:
+            _add(errors, prefix + "pattern", PATTERN_TYPE)
+        else:
+            problem = pattern_problem(f.pattern)
+            if problem is not None:
+                errors.setdefault(prefix + "pattern", []).append(problem)
+            pattern_ok = problem is None
+    if f.choices:
+        _check_choices(errors, prefix + "choices", f, pattern_ok)
+    if f.min_value is not None or f.max_value is not None:
+        _check_range(errors, prefix, f)
+
+
+def _check_choices(errors: dict[str, list[str]], key: str, f: FieldIn, pattern_ok: bool) -> None:
+    if f.data_type is not FieldType.STRING:
+        _add(errors, key, CHOICES_TYPE)
+        return
+    if len(f.choices) > MAX_CHOICES:
+        _add(errors, key, CHOICES_TOO_MANY, max=MAX_CHOICES)
+        return
+    compiled = re.compile(f.pattern) if pattern_ok and f.pattern is not None else None
+    seen: set[str] = set()
+    for value in f.choices:
+        shown = value if len(value) <= 20 else value[:20] + "…"
+        if "\n" in value or "\r" in value:
+            _add(errors, key, CHOICE_NEWLINE)
+        elif len(value) > CHOICE_MAX:
+            _add(errors, key, CHOICE_TOO_LONG, value=shown, max=CHOICE_MAX)
+        elif f.length is not None and len(value) > f.length:
+            _add(errors, key, CHOICE_OVER_LENGTH, value=shown, length=f.length)
+        elif value in seen:
+            _add(errors, key, CHOICE_DUPLICATE, value=shown)
+        elif compiled is not None and compiled.fullmatch(value) is None:
+            _add(errors, key, CHOICE_NOT_MATCHING, value=shown)
+        seen.add(value)
+
+
+def _check_range(errors: dict[str, list[str]], prefix: str, f: FieldIn) -> None:
+    if f.data_type not in RANGE_TYPES:
+        key = "min_value" if f.min_value is not None else "max_value"
+        _add(errors, prefix + key, RANGE_TYPE)
+        return
+    bounds: list[Any] = []
+    for key in ("min_value", "max_value"):
+        text = getattr(f, key)
+        if text is None:
+            continue
+        value = parse_bound(f.data_type, text)
+        if value is None:
+            _add(errors, prefix + key, RANGE_BAD[f.data_type])
+        else:
+            bounds.append(value)
+    if len(bounds) == 2:
+        low, high = bounds
+        try:
+            if low > high:
+                _add(errors, prefix + "max_value", RANGE_ORDER)
+        except TypeError:  # a zone-aware and a naive datetime do not compare
+            _add(errors, prefix + "max_value", RANGE_ZONES)
+
+
+# Python's own regular-expression parser (private, hence imported by name) tells the
+# constructs RE2 refuses apart exactly, where a scan of the text would trip on escapes.
+_sre: Any = importlib.import_module("re._parser")
+_BACKREF_OPS = frozenset({"GROUPREF", "GROUPREF_EXISTS", "GROUPREF_IGNORE", "GROUPREF_LOC_IGNORE"})
+_LOOKAROUND_OPS = frozenset({"ASSERT", "ASSERT_NOT"})
+
+
+def _regex_ops(parsed: Any) -> set[str]:
+    """The names of every operation in a parsed pattern, nested groups included."""
+    found: set[str] = set()
+    stack: list[Any] = [parsed]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _sre.SubPattern):
+            for op, av in item.data:
+                found.add(str(op))
+                stack.append(av)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return found
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why a field's pattern cannot be used (in the current language), or None.
+
+    It must compile in Python and in RE2, the engine of pyarrow's string functions that
+    ingestion matches whole values with (``^(?:pattern)$``).
+    """
+    try:
+        ops = _regex_ops(_sre.parse(pattern))
+        re.compile(pattern)
+    except re.error as exc:
+        pos = (exc.pos or 0) + 1
+        return translate(PATTERN_INVALID).format(pos=pos, error=exc.msg)
+    except (RecursionError, OverflowError) as exc:
+        return translate(PATTERN_INVALID).format(pos=1, error=str(exc))
+    if ops & _BACKREF_OPS:
+        return translate(PATTERN_BACKREF)
+    if ops & _LOOKAROUND_OPS:
+        return translate(PATTERN_LOOKAROUND)
+    import pyarrow as pa  # only when a pattern is checked: pages need not load it
+    import pyarrow.compute as pc
+
+    try:
+        pc.match_substring_regex(pa.array([""], pa.string()), pattern=f"^(?:{pattern})$")
+    except pa.ArrowInvalid as exc:
+        error = str(exc).removeprefix("Invalid regular expression: ")
+        # Python's \u4e00, \U0001F600 and \N{name} are common in patterns copied from the web.
+        escape = error.removeprefix("invalid escape sequence: ")
+        if escape in ("\\u", "\\U", "\\N"):
+            return translate(PATTERN_ESCAPE).format(escape=escape + "XXXX")
+        return translate(PATTERN_RE2).format(error=error)
+    return None
 
 
 def _check_related(
@@ -312,10 +519,23 @@ def _insert_with_code(session: Session, dataset: Dataset) -> None:
     raise Conflict(CODE_BUSY)
 
 
+def _field_value(fin: FieldIn, attr: str) -> Any:
+    value = getattr(fin, attr)
+    if attr == "identifier":
+        return str(value)  # stored as the plain code ("" for none)
+    if attr == "choices":
+        return list(value)
+    return value
+
+
+def _set_field(f: Field, fin: FieldIn) -> None:
+    for attr in FIELD_INPUT_ATTRS:
+        setattr(f, attr, _field_value(fin, attr))
+
+
 def _new_field(fin: FieldIn, position: int) -> Field:
     f = Field(name=fin.name, position=position)
-    for attr in FIELD_INPUT_ATTRS:
-        setattr(f, attr, getattr(fin, attr))
+    _set_field(f, fin)
     return f
 
 
@@ -462,8 +682,7 @@ def apply_update(session: Session, dataset: Dataset, prepared: PreparedUpdate) -
             if f is None:
                 f = _new_field(fin, position)
             else:
-                for attr in FIELD_INPUT_ATTRS:
-                    setattr(f, attr, getattr(fin, attr))
+                _set_field(f, fin)
                 f.position = position
             new_list.append(f)
         dataset.fields = new_list

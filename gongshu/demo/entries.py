@@ -44,15 +44,33 @@ def f(
     filt: bool = False,
     sens: Sensitivity = Sensitivity.NONE,
     desc: str = "",
+    ident: str = "",
+    choices: tuple[str, ...] = (),
+    lo: str | None = None,
+    hi: str | None = None,
+    pattern: str | None = None,
 ) -> FieldSpec:
-    """An information item; strings get a length, other types usually none."""
-    return FieldSpec(label, name, data_type, length, key, req, filt, sens, desc)
+    """An information item; strings get a length, other types usually none. ``ident``,
+    ``choices``, ``lo``/``hi`` and ``pattern`` are its validation rules."""
+    return FieldSpec(
+        label, name, data_type, length, key, req, filt, sens, desc, ident, choices, lo, hi, pattern
+    )
 
 
 def credit(
     label: str = "统一社会信用代码", name: str = "credit_code", *, key: bool = True
 ) -> FieldSpec:
-    return f(label, name, S, 18, key=key, req=True, filt=True, sens=Sensitivity.CREDIT_CODE)
+    return f(
+        label,
+        name,
+        S,
+        18,
+        key=key,
+        req=True,
+        filt=True,
+        sens=Sensitivity.CREDIT_CODE,
+        ident="credit_code",
+    )
 
 
 def org(label: str = "单位名称", name: str = "org_name") -> FieldSpec:
@@ -60,7 +78,7 @@ def org(label: str = "单位名称", name: str = "org_name") -> FieldSpec:
 
 
 def id_no(label: str = "公民身份号码", name: str = "id_number", *, key: bool = False) -> FieldSpec:
-    return f(label, name, S, 18, key=key, req=True, sens=Sensitivity.ID_NUMBER)
+    return f(label, name, S, 18, key=key, req=True, sens=Sensitivity.ID_NUMBER, ident="citizen_id")
 
 
 def person(label: str = "姓名", name: str = "person_name") -> FieldSpec:
@@ -68,7 +86,7 @@ def person(label: str = "姓名", name: str = "person_name") -> FieldSpec:
 
 
 def mobile(label: str = "联系电话", name: str = "mobile") -> FieldSpec:
-    return f(label, name, S, 11, sens=Sensitivity.MOBILE)
+    return f(label, name, S, 11, sens=Sensitivity.MOBILE, ident="mobile")
 
 
 def home(label: str = "住址", name: str = "address") -> FieldSpec:
@@ -76,7 +94,7 @@ def home(label: str = "住址", name: str = "address") -> FieldSpec:
 
 
 def district(label: str = "所属区县", name: str = "district_code") -> FieldSpec:
-    return f(label, name, S, 6, filt=True, desc="GB/T 2260 行政区划代码")
+    return f(label, name, S, 6, filt=True, desc="GB/T 2260 行政区划代码", ident="region_code")
 
 
 def day(label: str, name: str, *, req: bool = False, filt: bool = True) -> FieldSpec:
@@ -86,6 +104,23 @@ def day(label: str, name: str, *, req: bool = False, filt: bool = True) -> Field
 def moment(label: str, name: str, *, key: bool = False) -> FieldSpec:
     return f(label, name, DATETIME, key=key, req=True, filt=True)
 
+
+# Allowed values (枚举值) of common coded columns.
+SEXES = ("男", "女", "未知")
+ENTITY_TYPES = (
+    "有限责任公司",
+    "股份有限公司",
+    "个人独资企业",
+    "合伙企业",
+    "外商投资企业",
+    "非公司企业法人",
+    "分支机构",
+    "农民专业合作社",
+    "个体工商户",
+)
+REGISTRATION_STATES = ("存续", "在业", "迁入", "迁出", "停业", "吊销", "注销", "撤销")
+POLLUTANTS = ("PM2.5", "PM10", "SO2", "NO2", "O3", "CO")
+MONTH = r"\d{4}-(0[1-9]|1[0-2])"  # 统计月份 as YYYY-MM
 
 # Legal bases cited by conditional and not-shared entries.
 PIPL = "《中华人民共和国个人信息保护法》第十三条、第三十四条"
@@ -141,13 +176,13 @@ ENTRIES: tuple[EntrySpec, ...] = (
         fields=(
             credit(),
             org("市场主体名称", "entity_name"),
-            f("市场主体类型", "entity_type", S, 50, filt=True),
+            f("市场主体类型", "entity_type", S, 50, filt=True, choices=ENTITY_TYPES),
             f("法定代表人（负责人）", "legal_representative", S, 50),
             f("注册资本（万元）", "registered_capital", DEC),
             day("成立日期", "established_on", req=True),
             f("登记机关", "registration_authority", S, 100, filt=True),
             f("住所", "domicile", S, 200),
-            f("登记状态", "status", S, 20, filt=True),
+            f("登记状态", "status", S, 20, filt=True, choices=REGISTRATION_STATES),
             district(),
         ),
     ),
@@ -420,13 +455,20 @@ ENTRIES: tuple[EntrySpec, ...] = (
         fields=(
             f("出生医学证明编号", "certificate_no", S, 20, key=True, req=True),
             person("新生儿姓名", "newborn_name"),
-            f("性别", "sex", S, 2, filt=True),
+            f("性别", "sex", S, 2, filt=True, choices=SEXES),
             moment("出生时间", "born_at"),
             f("出生地点", "birthplace", S, 200),
             person("母亲姓名", "mother_name"),
             id_no("母亲身份证号", "mother_id_number"),
             f("父亲姓名", "father_name", S, 50, sens=Sensitivity.NAME),
-            f("父亲身份证号", "father_id_number", S, 18, sens=Sensitivity.ID_NUMBER),
+            f(
+                "父亲身份证号",
+                "father_id_number",
+                S,
+                18,
+                sens=Sensitivity.ID_NUMBER,
+                ident="citizen_id",
+            ),
             org("签发机构", "issuer"),
         ),
     ),
@@ -521,7 +563,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
         source_system="中国疾病预防控制信息系统",
         tags=("传染病", "疫情", "月报"),
         fields=(
-            f("统计月份", "month", S, 7, key=True, req=True, filt=True),
+            f("统计月份", "month", S, 7, key=True, req=True, filt=True, pattern=MONTH),
             f("病种", "disease", S, 50, key=True, req=True, filt=True),
             district(),
             f("发病数", "cases", INT),
@@ -547,7 +589,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
         fields=(
             f("监测点编码", "site_code", S, 20, key=True, req=True),
             f("监测点名称", "site_name", S, 100),
-            f("监测月份", "month", S, 7, key=True, req=True, filt=True),
+            f("监测月份", "month", S, 7, key=True, req=True, filt=True, pattern=MONTH),
             f("病媒种类", "vector", S, 10, filt=True),
             f("密度指数", "density", DEC),
             district(),
@@ -571,13 +613,13 @@ ENTRIES: tuple[EntrySpec, ...] = (
             f("站点编码", "station_code", S, 10, key=True, req=True, filt=True),
             f("站点名称", "station_name", S, 50),
             moment("监测时间", "observed_at", key=True),
-            f("PM2.5（μg/m³）", "pm25", DEC),
-            f("PM10（μg/m³）", "pm10", DEC),
-            f("二氧化硫（μg/m³）", "so2", DEC),
-            f("二氧化氮（μg/m³）", "no2", DEC),
-            f("臭氧（μg/m³）", "o3", DEC),
-            f("空气质量指数", "aqi", INT, filt=True),
-            f("首要污染物", "primary_pollutant", S, 20),
+            f("PM2.5（μg/m³）", "pm25", DEC, lo="0"),
+            f("PM10（μg/m³）", "pm10", DEC, lo="0"),
+            f("二氧化硫（μg/m³）", "so2", DEC, lo="0"),
+            f("二氧化氮（μg/m³）", "no2", DEC, lo="0"),
+            f("臭氧（μg/m³）", "o3", DEC, lo="0"),
+            f("空气质量指数", "aqi", INT, filt=True, lo="0", hi="500"),
+            f("首要污染物", "primary_pollutant", S, 20, choices=POLLUTANTS),
         ),
     ),
     EntrySpec(
@@ -1434,7 +1476,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
         fields=(
             f("预警标识", "alert_id", S, 40, key=True, req=True),
             f("预警类型", "alert_type", S, 20, filt=True),
-            f("预警级别", "severity", S, 10, filt=True),
+            f("预警级别", "severity", S, 10, filt=True, choices=("蓝色", "黄色", "橙色", "红色")),
             moment("发布时间", "issued_at"),
             f("影响区域", "area", S, 200),
             f("预警内容", "content", TEXT),
@@ -1546,7 +1588,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
         fields=(
             id_no("公民身份号码", "id_number", key=True),
             person(),
-            f("性别", "sex", S, 2, filt=True),
+            f("性别", "sex", S, 2, filt=True, choices=SEXES),
             f("民族", "ethnicity", S, 20),
             day("出生日期", "born_on", req=True),
             home("户籍地址", "household_address"),
@@ -1770,7 +1812,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
             f("业务主管单位", "supervisor", S, 100),
             f("法定代表人", "legal_representative", S, 50),
             day("成立登记日期", "registered_on"),
-            f("登记状态", "status", S, 10, filt=True),
+            f("登记状态", "status", S, 10, filt=True, choices=("正常", "注销", "撤销")),
         ),
     ),
     EntrySpec(
@@ -2446,7 +2488,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
         fields=(
             f("景区编号", "scenic_id", S, 20, key=True, req=True),
             f("景区名称", "scenic_name", S, 100, req=True, filt=True),
-            f("景区等级", "grade", S, 5, filt=True),
+            f("景区等级", "grade", S, 5, filt=True, choices=("A", "2A", "3A", "4A", "5A")),
             f("地址", "location", S, 200),
             f("开放时间", "opening_hours", S, 100),
             f("咨询电话", "phone", S, 20),
@@ -2651,7 +2693,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
         source_system="统计联网直报平台",
         tags=("经济运行", "月度数据", "宏观经济"),
         fields=(
-            f("统计月份", "month", S, 7, key=True, req=True, filt=True),
+            f("统计月份", "month", S, 7, key=True, req=True, filt=True, pattern=MONTH),
             f("指标名称", "indicator", S, 100, key=True, req=True, filt=True),
             f("本月数值", "value", DEC),
             f("同比增长（%）", "yoy", DEC),
@@ -2672,7 +2714,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
         source_system="统计联网直报平台",
         tags=("CPI", "物价"),
         fields=(
-            f("统计月份", "month", S, 7, key=True, req=True, filt=True),
+            f("统计月份", "month", S, 7, key=True, req=True, filt=True, pattern=MONTH),
             f("类别", "category", S, 50, key=True, req=True),
             f("同比指数（上年同月=100）", "yoy_index", DEC),
             f("环比指数（上月=100）", "mom_index", DEC),
@@ -2695,7 +2737,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
         tags=("统计调查", "工业", "重要数据"),
         fields=(
             credit(),
-            f("统计月份", "month", S, 7, key=True, req=True, filt=True),
+            f("统计月份", "month", S, 7, key=True, req=True, filt=True, pattern=MONTH),
             f("工业总产值（千元）", "output_value", DEC),
             f("营业收入（千元）", "revenue", DEC),
             f("利润总额（千元）", "profit", DEC),
@@ -3025,7 +3067,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
         source_system="兰山区政务服务管理系统",
         tags=("办件量", "政务服务", "兰山区"),
         fields=(
-            f("统计月份", "month", S, 7, key=True, req=True, filt=True),
+            f("统计月份", "month", S, 7, key=True, req=True, filt=True, pattern=MONTH),
             f("服务中心", "center", S, 100, key=True, req=True),
             f("办件量", "cases", INT),
             f("即办件比例（%）", "instant_share", DEC),
@@ -3137,7 +3179,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
         source_system="临沂市自来水公司水质监测系统",
         tags=("供水", "水质", "便民服务"),
         fields=(
-            f("检测月份", "month", S, 7, key=True, req=True, filt=True),
+            f("检测月份", "month", S, 7, key=True, req=True, filt=True, pattern=MONTH),
             f("采样点", "sampling_point", S, 100, key=True, req=True),
             f("浑浊度（NTU）", "turbidity", DEC),
             f("余氯（mg/L）", "residual_chlorine", DEC),
@@ -3252,7 +3294,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
         source_system="国网山东电力用电信息采集系统",
         tags=("用电量", "经济运行"),
         fields=(
-            f("统计月份", "month", S, 7, key=True, req=True, filt=True),
+            f("统计月份", "month", S, 7, key=True, req=True, filt=True, pattern=MONTH),
             f("行业分类", "industry", S, 50, key=True, req=True, filt=True),
             district(),
             f("用电量（万千瓦时）", "consumption", DEC),
@@ -3279,7 +3321,7 @@ ENTRIES: tuple[EntrySpec, ...] = (
             f("用电户号", "account_no", S, 20, key=True, req=True),
             credit(key=False),
             org("用户名称", "customer_name"),
-            f("统计月份", "month", S, 7, key=True, req=True, filt=True),
+            f("统计月份", "month", S, 7, key=True, req=True, filt=True, pattern=MONTH),
             f("用电量（千瓦时）", "consumption", DEC),
             f("是否欠费", "in_arrears", BOOL, filt=True),
         ),

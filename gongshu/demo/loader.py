@@ -10,6 +10,10 @@ city bureau, 兰山区's bureau for its own agencies): most entries are submitte
 published on a fixed day (so exports stay byte-identical); a few are kept as drafts, a few
 wait for review (with a live deadline from today) and a few are returned with a reason.
 
+Last, published entries get their rows (``gongshu.demo.rows``): files ingested through the
+real pipeline by each agency's officer, so versions, quality reports, rejected rows and
+the audit chain are those of real uploads.
+
 Callers: ``gongshu demo load`` and the browser tests' live server. The loader commits as it
 goes (every service call is its own unit of work).
 """
@@ -29,7 +33,7 @@ from gongshu.auth.schemas import UserCreate
 from gongshu.catalog import service as catalog_service
 from gongshu.catalog import workflow
 from gongshu.catalog.classification import DEFAULT_ITEMS, get_taxonomy
-from gongshu.catalog.models import CategoryClass, Dataset
+from gongshu.catalog.models import CategoryClass, Dataset, DatasetState
 from gongshu.catalog.schemas import DatasetCreate, FieldIn
 from gongshu.demo.data import (
     AGENCIES,
@@ -41,10 +45,12 @@ from gongshu.demo.data import (
     UNCATALOGED_SYSTEMS,
     USERS,
 )
+from gongshu.demo.rows import load_rows
 from gongshu.demo.specs import EntrySpec
 from gongshu.orgs import service as orgs_service
 from gongshu.orgs.models import Agency, Region, RegionLevel
 from gongshu.orgs.schemas import AgencyCreate, AgencyUpdate, RegionCreate
+from gongshu.settings import Settings
 from gongshu.systems import service as systems_service
 from gongshu.systems.models import SystemStatus
 from gongshu.systems.schemas import SystemCreate, SystemLink
@@ -131,6 +137,7 @@ def dataset_input(entry: EntrySpec, related_codes: list[str]) -> DatasetCreate:
                 filterable=f.filterable,
                 sensitivity=f.sensitivity,
                 description=f.description,
+                **f.rules(),
             )
             for f in entry.fields
         ],
@@ -152,8 +159,11 @@ def summary_of(session: Session, *, already_loaded: bool) -> DemoSummary:
     )
 
 
-def load_demo(session: Session) -> DemoSummary:
-    """Build the demo city on an empty database; on one that holds it, change nothing."""
+def load_demo(session: Session, *, settings: Settings | None = None) -> DemoSummary:
+    """Build the demo city on an empty database; on one that holds it, change nothing.
+
+    ``settings`` name the storage the demo rows go to (default: the process's settings).
+    """
     if is_loaded(session):
         return summary_of(session, already_loaded=True)
     system = Actor.system(ACTOR_NAME)
@@ -244,6 +254,15 @@ def load_demo(session: Session) -> DemoSummary:
         )
 
     _register_systems(session, officers, agencies, created)
+    load_rows(
+        session,
+        {
+            dataset.title: (dataset, officers[entry.agency])
+            for entry, dataset in created
+            if dataset.state is DatasetState.PUBLISHED
+        },
+        settings=settings,
+    )
     return summary_of(session, already_loaded=False)
 
 

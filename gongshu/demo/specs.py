@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from gongshu.auth.models import Role
 from gongshu.catalog.models import (
@@ -103,7 +103,9 @@ class DemoAccount(NamedTuple):
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """An information item (信息项) of a catalog entry."""
+    """An information item (信息项) of a catalog entry, with the rules ingestion checks its
+    values against: ``identifier`` ("" or a ``gongshu.ingest.spec.IdentifierKind`` value),
+    allowed ``choices``, a range written in the field's type, a ``pattern``."""
 
     label: str
     name: str
@@ -114,6 +116,21 @@ class FieldSpec:
     filterable: bool = False
     sensitivity: Sensitivity = Sensitivity.NONE
     description: str = ""
+    identifier: str = ""
+    choices: tuple[str, ...] = ()
+    min_value: str | None = None
+    max_value: str | None = None
+    pattern: str | None = None
+
+    def rules(self) -> dict[str, Any]:
+        """The validation rules as ``FieldIn`` keyword arguments."""
+        return {
+            "identifier": self.identifier,
+            "choices": list(self.choices),
+            "min_value": self.min_value,
+            "max_value": self.max_value,
+            "pattern": self.pattern,
+        }
 
 
 # Share and open types follow the grading table (domain README §2) unless an entry says

@@ -34,6 +34,11 @@ JOB_MODULES = (
     "gongshu.search.service",
     "gongshu.catalog.workflow",
     "gongshu.catalog.changes",
+    "gongshu.ingest.service",
+    "gongshu.ingest.pull",
+    "gongshu.quality.jobs",
+    "gongshu.governance.consistency",
+    "gongshu.governance.corrections",
 )
 
 

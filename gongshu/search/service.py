@@ -1,16 +1,19 @@
 """Searching the catalog, and the pinyin overrides that searches by pinyin depend on.
 
 ``search_datasets`` is the one entry point for the catalog list page, ``GET /api/v1/datasets``,
-``gongshu catalog list`` and (later) the portal. How a query runs:
+``gongshu catalog list`` and (later) the portal. How a query runs (docs/search.md has more):
 
-1. the text is cut into token groups (``gongshu.search.tokens.parse_query``);
-2. one ``GROUP BY dataset_id HAVING …`` over ``search_token`` finds the entries that have a
-   token of every group, and sums the weights of the tokens they have (the score);
-3. that set is joined to ``search_doc`` and narrowed by visibility (the catalog's
-   ``visible_clause``: drafts only to their owners and reviewers) and by the filters;
-4. facet counts come from one ``GROUP BY`` over the nine facet columns of that set, rolled
-   up per facet in Python; the page comes from a second query ordered by score, update time,
-   pinyin title or code, always ending in the unique code, so both databases agree on order.
+1. the text is cut into token groups (``gongshu.search.tokens.parse_query``) and the tokens
+   no entry has are dropped (``_present``);
+2. the matching entries and their scores: one token's rows, or the rows of the rarest token
+   probed for the others, or one ``GROUP BY dataset_id HAVING …`` (``_match``);
+3. one grouped scan counts them per facet key and score, narrowed on ``search_facet`` by
+   visibility (the catalog's ``visible_clause``) and the filters; PostgreSQL rolls the
+   counts up per facet itself (``GROUPING SETS``), SQLite in Python (``_count``). A query
+   whose driving token is rare fetches its few matches once instead (``_fetch_small``);
+4. the page is read score level by score level, each in the order's own index or gathered
+   and sorted, always ending in the unique code, so both databases agree on order; its
+   entries are loaded as plain rows (``gongshu.search.hits``).
 
 User text never reaches SQL except as bound parameters.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +30,8 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
-    Integer,
     Select,
     and_,
-    any_,
-    bindparam,
     case,
     false,
     func,
@@ -39,9 +39,9 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 
 from gongshu.audit.service import diff, record, snapshot
@@ -65,6 +65,7 @@ from gongshu.jobs import service as jobs
 from gongshu.labels import label
 from gongshu.orgs.models import Agency, Region
 from gongshu.search import indexer
+from gongshu.search.hits import DatasetHit, among, load_hits
 from gongshu.search.models import (
     FACET_COLUMNS,
     PinyinOverride,
@@ -108,6 +109,8 @@ _ENUMS: dict[str, type[Any]] = {
     "state": DatasetState,
 }
 _FACET = SearchFacet.__table__
+_TOKEN = SearchToken.__table__
+_DOC = SearchDoc.__table__
 _DATASET = Dataset.__table__
 
 
@@ -122,9 +125,9 @@ class FacetCount:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """One page of matching entries (``Dataset`` objects, agency loaded), with facets."""
+    """One page of matching entries (with their agencies and fields), with facets."""
 
-    items: list[Dataset]
+    items: list[DatasetHit]
     total: int
     page: int
     per_page: int
@@ -148,7 +151,7 @@ def _match(parsed: ParsedQuery, df: dict[str, int] | None = None) -> Select[int,
     the query (``df``: how common each token is) and the other groups are probed through
     the primary key, instead of grouping the rows of every token.
     """
-    t = SearchToken
+    t = _TOKEN.c
     if len(parsed.tokens) == 1:
         # One token: (token, dataset_id) is unique, so no grouping is needed at all.
         return select(
@@ -156,11 +159,11 @@ def _match(parsed: ParsedQuery, df: dict[str, int] | None = None) -> Select[int,
             t.weight.label("score"),
             t.facet_id.label("facet_id"),
         ).where(t.token == parsed.tokens[0])
-    singles = [next(iter(g)) for g in parsed.plans[0].groups if len(g) == 1]
-    if df is not None and len(parsed.plans) == 1 and singles:
-        driver = min(singles, key=lambda k: (df.get(k, 0), k))
-        r = aliased(SearchToken, name="r")
-        o = aliased(SearchToken, name="o")
+    singles = _singles(parsed)
+    if df is not None and singles:
+        driver = min(singles, key=lambda k: (df.get(k, _DF_CAP), k))
+        r = _TOKEN.alias("r").c
+        o = _TOKEN.alias("o").c
         others = [k for k in parsed.tokens if k != driver]
         extra = (
             select(func.coalesce(func.sum(o.weight), 0))
@@ -171,7 +174,7 @@ def _match(parsed: ParsedQuery, df: dict[str, int] | None = None) -> Select[int,
         for i, g in enumerate(parsed.plans[0].groups):
             if driver in g:
                 continue
-            x = aliased(SearchToken, name=f"g{i}")
+            x = _TOKEN.alias(f"g{i}").c
             conditions.append(
                 select(x.dataset_id)
                 .where(x.token.in_(sorted(g)), x.dataset_id == r.dataset_id)
@@ -200,12 +203,12 @@ def matching_ids(text: str) -> Select[int]:
     (the catalog export filters with it, so an export holds what the search showed)."""
     parsed = parse_query(text)
     if not parsed.plans or not parsed.tokens:
-        return select(SearchToken.dataset_id).where(false())
+        return select(_TOKEN.c.dataset_id).where(false())
     return select(_match(parsed).subquery().c.dataset_id)
 
 
 #: Document frequencies are counted up to this many (enough to tell rare from common).
-_DF_CAP = 5000
+_DF_CAP = 20_000
 
 
 def _present(conn: Connection, parsed: ParsedQuery) -> tuple[ParsedQuery, dict[str, int]]:
@@ -214,19 +217,26 @@ def _present(conn: Connection, parsed: ParsedQuery) -> tuple[ParsedQuery, dict[s
     One short index range per token. A token no entry has can neither match nor score; a
     reading left with an empty group can never match and is dropped. "xinxi" (``p:xinxi``
     or the word ``a:xinxi``) usually comes out as one token, which needs no grouping.
+    Counts matter only to choose the token that drives a query of several groups; of the
+    alternatives of one group (``xx``: ``i:xx`` or ``a:xx``) it is only asked whether any
+    entry has them: one index probe rather than up to ``_DF_CAP`` entries of a common token.
     """
     tokens = parsed.tokens
     if len(tokens) < 2:
         return parsed, {}
-    t = SearchToken
+    t = _TOKEN.c
+    joins = any(len(plan.groups) > 1 for plan in parsed.plans)
     counted = [
         select(func.count())
-        .select_from(select(t.dataset_id).where(t.token == k).limit(_DF_CAP).subquery())
+        .select_from(
+            select(t.dataset_id).where(t.token == k).limit(_DF_CAP if joins else 1).subquery()
+        )
         .scalar_subquery()
         for k in tokens
     ]
-    df = dict(zip(tokens, (int(n) for n in conn.execute(select(*counted)).one()), strict=True))
-    present = {k for k, n in df.items() if n}
+    found = dict(zip(tokens, (int(n) for n in conn.execute(select(*counted)).one()), strict=True))
+    df = found if joins else {}
+    present = {k for k, n in found.items() if n}
     if len(present) == len(tokens):
         return parsed, df
     plans: list[Plan] = []
@@ -237,17 +247,24 @@ def _present(conn: Connection, parsed: ParsedQuery) -> tuple[ParsedQuery, dict[s
     return ParsedQuery(tuple(plans)), df
 
 
+def _singles(parsed: ParsedQuery) -> list[str]:
+    """The tokens that are a group by themselves in the query's only reading."""
+    if len(parsed.plans) != 1:
+        return []
+    return [next(iter(g)) for g in parsed.plans[0].groups if len(g) == 1]
+
+
 def _rare(parsed: ParsedQuery, df: dict[str, int]) -> bool:
     """Whether ``_match`` is driven by a token that fewer than ``_DF_CAP`` entries have."""
-    if not df or len(parsed.plans) != 1 or len(parsed.tokens) < 2:
+    if not df or len(parsed.tokens) < 2:
         return False
-    singles = [next(iter(g)) for g in parsed.plans[0].groups if len(g) == 1]
+    singles = _singles(parsed)
     return bool(singles) and min(df.get(k, _DF_CAP) for k in singles) < _DF_CAP
 
 
 def _readings(parsed: ParsedQuery) -> ColumnElement[bool] | None:
     """The HAVING condition of a multi-token query (None: any of its tokens is a match)."""
-    t = SearchToken
+    t = _TOKEN.c
     only = parsed.plans[0].groups if len(parsed.plans) == 1 else ()
     if len(only) == 1:
         return None  # every token is an alternative of the one group: any row is a match
@@ -265,18 +282,18 @@ def _probe(parsed: ParsedQuery, score: int | None) -> ColumnElement[bool]:
     Used when a page is read in the order of one of ``search_doc``'s indexes and most
     entries match: each row read costs one or a few primary-key look-ups in ``search_token``.
     """
-    t = SearchToken
+    t = _TOKEN.c
     if len(parsed.tokens) == 1:
         # A scalar subquery, not EXISTS: PostgreSQL would turn EXISTS into a semi-join over
         # all of the token's rows; a scalar subquery is probed per row read, in index order.
         weight = (
             select(t.weight)
-            .where(t.token == parsed.tokens[0], t.dataset_id == SearchDoc.dataset_id)
+            .where(t.token == parsed.tokens[0], t.dataset_id == _DOC.c.dataset_id)
             .scalar_subquery()
         )
         return weight.is_not(None) if score is None else weight == score
     sub = select(func.sum(t.weight)).where(
-        t.token.in_(parsed.tokens), t.dataset_id == SearchDoc.dataset_id
+        t.token.in_(parsed.tokens), t.dataset_id == _DOC.c.dataset_id
     )
     readings = _readings(parsed)
     if readings is not None:
@@ -317,20 +334,20 @@ def _where(actor: Actor, f: SearchFilter) -> tuple[list[ColumnElement[bool]], Se
     on_facet, on_ids = _on_facet(queries.visible_clause(actor))
     conditions: list[ColumnElement[bool]] = [on_facet]
     if f.state is None:  # entries withdrawn by a change request leave every list
-        conditions.append(SearchFacet.state != WITHDRAWN)
+        conditions.append(_FACET.c.state != WITHDRAWN)
     for name in FACET_NAMES:
         value = getattr(f, name)
         if value is None:
             continue
         if name in ("agency_id", "region_id") and not queries.valid_id(value):
             return [false()], on_ids
-        conditions.append(getattr(SearchFacet, name) == getattr(value, "value", value))
+        conditions.append(_FACET.c[name] == getattr(value, "value", value))
     return conditions, on_ids
 
 
 def _order(sort: SortKey) -> list[Any]:
     """The order of entries of equal score (and of every page not sorted by relevance)."""
-    d = SearchDoc
+    d = _DOC.c
     if sort == "updated":
         return [d.updated_at.desc(), d.code]
     if sort == "title":
@@ -346,37 +363,120 @@ def _facet_label(name: str, value: Any, names: dict[str, dict[int, str]]) -> str
     return label(value)
 
 
-def _facets(
-    session: Session, counts: Sequence[Any], with_labels: bool = True
-) -> dict[str, list[FacetCount]]:
+@dataclass(frozen=True)
+class _Counts:
+    """What the grouped scan tells: entries per score level (one level, ``None``, unless
+    sorted by relevance) and per value of each facet."""
+
+    levels: Counter[int | None]
+    per: dict[str, Counter[Any]]
+
+
+def _roll_up(rows: Iterable[Sequence[Any]], by_level: bool) -> _Counts:
+    """Rows of (nine facet values, score, entries) rolled up per facet, in Python."""
     per: dict[str, Counter[Any]] = {name: Counter() for name in FACET_NAMES}
     counters = [per[name] for name in FACET_NAMES]
-    for row in counts:
+    levels: Counter[int | None] = Counter()
+    for row in rows:
         n = int(row[-1])
-        for counter, value in zip(counters, row, strict=False):
+        levels[int(row[-2]) if by_level else None] += n
+        for counter, value in zip(counters, row, strict=False):  # the nine facet values
             counter[value] += n
-    for counter in counters:
+    return _Counts(levels, per)
+
+
+#: ``grouping(<nine facet columns>, score)`` of the grouping set of each of them alone.
+_SETS = {(1 << 10) - 1 - (1 << (9 - i)): i for i in range(10)}
+
+
+def _count(
+    conn: Connection,
+    g: Any,
+    facet_where: list[ColumnElement[bool]],
+    by_level: bool,
+    with_facets: bool,
+) -> _Counts:
+    """Counts per facet value and score level of the grouped scan ``g`` (facet_id, score, n),
+    on the facet keys that ``facet_where`` allows.
+
+    PostgreSQL rolls them up itself (``GROUPING SETS``): a few hundred rows, one per facet
+    value, instead of thousands of (facet key, score) rows added up in Python. SQLite has no
+    grouping sets; it returns the (facet key, score) rows and Python adds them up.
+    """
+    columns = [_FACET.c[n] for n in FACET_NAMES]
+    joined = select().join_from(g, _FACET, _FACET.c.id == g.c.facet_id)
+    per: dict[str, Counter[Any]] = {name: Counter() for name in FACET_NAMES}
+    levels: Counter[int | None] = Counter()
+    if not with_facets:
+        stmt = joined.with_only_columns(g.c.score, func.sum(g.c.n)).where(*facet_where)
+        for score, n in conn.execute(stmt.group_by(g.c.score)):
+            levels[int(score) if by_level else None] += int(n)
+        return _Counts(levels, per)
+    if conn.dialect.name != "postgresql":
+        stmt = joined.with_only_columns(*columns, g.c.score, g.c.n).where(*facet_where)
+        return _roll_up(conn.execute(stmt), by_level)
+    keys = [*columns, g.c.score]
+    stmt = (
+        joined.with_only_columns(*keys, func.grouping(*keys), func.sum(g.c.n))
+        .where(*facet_where)
+        .group_by(func.grouping_sets(*keys))
+    )
+    for row in conn.execute(stmt).all():
+        i, n = _SETS[row[-2]], int(row[-1])
+        if i == len(FACET_NAMES):
+            levels[int(row[i]) if by_level else None] += n
+        else:
+            per[FACET_NAMES[i]][row[i]] += n
+    return _Counts(levels, per)
+
+
+def _fetch_small(
+    conn: Connection,
+    parsed: ParsedQuery,
+    df: dict[str, int],
+    facet_where: list[ColumnElement[bool]],
+    id_where: Select[int] | None,
+    by_level: bool,
+) -> tuple[dict[int | None, list[int]], _Counts]:
+    """The few matches of a query whose rarest token is rare: their ids per score level, and
+    their counts."""
+    m = _match(parsed, df).subquery("m")
+    matched = conn.execute(
+        select(m.c.dataset_id, m.c.score, m.c.facet_id)
+        .join_from(m, _FACET, _FACET.c.id == m.c.facet_id)
+        .where(*facet_where, _visible(m.c.dataset_id, id_where))
+    ).all()
+    small: dict[int | None, list[int]] = {}
+    per_key: Counter[tuple[int, int]] = Counter()
+    for dataset_id, score_of, facet_of in matched:
+        per_key[int(facet_of), int(score_of)] += 1
+        small.setdefault(int(score_of) if by_level else None, []).append(int(dataset_id))
+    keys = sorted({f for f, _ in per_key})
+    columns = [_FACET.c[n] for n in FACET_NAMES]
+    values = {
+        int(r[0]): tuple(r[1:])
+        for r in conn.execute(select(_FACET.c.id, *columns).where(_among(conn, keys, _FACET.c.id)))
+    }
+    rows = [(*values[f], sc, n) for (f, sc), n in per_key.items()]
+    return small, _roll_up(rows, by_level)
+
+
+def _facets(conn: Connection, per: dict[str, Counter[Any]]) -> dict[str, list[FacetCount]]:
+    """The facets as shown: values labelled, enums in their own order, others by count."""
+    for counter in per.values():
         counter.pop(None, None)
         counter.pop("", None)
     names: dict[str, dict[int, str]] = {"agency_id": {}, "region_id": {}}
-    if per["agency_id"]:
-        names["agency_id"] = {
-            int(i): str(n)
-            for i, n in session.execute(
-                select(Agency.id, Agency.name).where(
-                    _among(session.connection(), [int(i) for i in per["agency_id"]], Agency.id)
-                )
-            )
-        }
-    if per["region_id"]:
-        names["region_id"] = {
-            int(i): translate(str(n))
-            for i, n in session.execute(
-                select(Region.id, Region.name).where(
-                    _among(session.connection(), [int(i) for i in per["region_id"]], Region.id)
-                )
-            )
-        }
+    wanted = [
+        select(literal(name), table.c.id, table.c.name).where(
+            _among(conn, [int(i) for i in per[name]], table.c.id)
+        )
+        for name, table in (("agency_id", Agency.__table__), ("region_id", Region.__table__))
+        if per[name]
+    ]
+    if wanted:  # both in one round trip
+        for name, i, text in conn.execute(union_all(*wanted)).all():
+            names[name][int(i)] = translate(str(text)) if name == "region_id" else str(text)
     out: dict[str, list[FacetCount]] = {}
     for name in FACET_NAMES:
         values = per[name]
@@ -397,12 +497,8 @@ _DENSE = 0.02
 
 
 def _among(conn: Connection, ids: list[int], column: Any = None) -> ColumnElement[bool]:
-    """``column`` (``search_doc.dataset_id``) is one of ``ids``: on PostgreSQL one array
-    parameter rather than hundreds, which it would parse and plan each time."""
-    column = SearchDoc.dataset_id if column is None else column
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))  # type: ignore[no-any-return]
-    return column.in_(ids)  # type: ignore[no-any-return]
+    """``column`` (``search_doc.dataset_id``) is one of ``ids``."""
+    return among(conn, ids, _DOC.c.dataset_id if column is None else column)
 
 
 def _levels(
@@ -448,75 +544,50 @@ def search_datasets(session: Session, actor: Actor | None, query: SearchQuery) -
     # When the query's rarest token is rare, its few matches are fetched once instead, and
     # counted and paged from here.
     by_level = sort == "relevance" and has_words
-    columns = [getattr(SearchFacet, n) for n in FACET_NAMES]
     small: dict[int | None, list[int]] | None = None
     if has_words and _rare(parsed, df):
-        m = _match(parsed, df).subquery("m")
-        matched = conn.execute(
-            select(m.c.dataset_id, m.c.score, m.c.facet_id)
-            .join_from(m, SearchFacet, SearchFacet.id == m.c.facet_id)
-            .where(*facet_where, _visible(m.c.dataset_id, id_where))
-        ).all()
-        small = {}
-        per_key: Counter[tuple[int, int]] = Counter()
-        for dataset_id, score_of, facet_of in matched:
-            per_key[int(facet_of), int(score_of)] += 1
-            small.setdefault(int(score_of) if by_level else None, []).append(int(dataset_id))
-        keys = sorted({f for f, _ in per_key})
-        values = {
-            int(r[0]): tuple(r[1:])
-            for r in conn.execute(
-                select(SearchFacet.id, *columns).where(_among(conn, keys, SearchFacet.id))
-            )
-        }
-        rows: Sequence[Any] = [(*values[f], sc, n) for (f, sc), n in per_key.items()]
-    elif has_words:
-        match = _match(parsed, df).subquery("m")
-        grouped = (
-            select(match.c.facet_id, match.c.score, func.count().label("n"))
-            .where(_visible(match.c.dataset_id, id_where))
-            .group_by(match.c.facet_id, match.c.score)
-        )
+        small, counts = _fetch_small(conn, parsed, df, facet_where, id_where, by_level)
     else:
-        d = SearchDoc
-        grouped = (
-            select(d.facet_id, literal(None).label("score"), func.count().label("n"))
-            .where(_visible(d.dataset_id, id_where))
-            .group_by(d.facet_id)
-        )
-    if small is None:
-        g = grouped.subquery("g")
-        rows = conn.execute(
-            select(*columns, g.c.score, g.c.n)
-            .join_from(g, SearchFacet, SearchFacet.id == g.c.facet_id)
-            .where(*facet_where)
-        ).all()
-    total = sum(int(r[-1]) for r in rows)
+        if has_words:
+            match = _match(parsed, df).subquery("m")
+            grouped = (
+                select(match.c.facet_id, match.c.score, func.count().label("n"))
+                .where(_visible(match.c.dataset_id, id_where))
+                .group_by(match.c.facet_id, match.c.score)
+            )
+        else:
+            d = _DOC.c
+            grouped = (
+                select(d.facet_id, literal(None).label("score"), func.count().label("n"))
+                .where(_visible(d.dataset_id, id_where))
+                .group_by(d.facet_id)
+            )
+        counts = _count(conn, grouped.subquery("g"), facet_where, by_level, query.with_facets)
+    total = sum(counts.levels.values())
     if query.with_facets:
-        facets = _facets(session, [(*r[:-2], r[-1]) for r in rows])
+        facets = _facets(conn, counts.per)
 
     # 2. The page, level by level of equal score (one level unless sorted by relevance).
-    by_score: Counter[int | None] = Counter()
-    for r in rows:
-        by_score[int(r[-2]) if by_level else None] += int(r[-1])
-    levels = sorted(by_score.items(), key=lambda kv: -(kv[0] or 0))
+    levels = sorted(counts.levels.items(), key=lambda kv: -(kv[0] or 0))
     start = (page - 1) * per_page
     ids: list[int] = []
     if total and start < total:
-        allowed = select(SearchFacet.id).where(*facet_where)
-        entries = int(conn.execute(select(func.max(SearchDoc.dataset_id))).scalar() or 0)
+        allowed = select(_FACET.c.id).where(*facet_where)
+        entries = 0  # how many there are decides how to read a level, unless ids are known
+        if small is None:
+            entries = int(conn.execute(select(func.max(_DOC.c.dataset_id))).scalar() or 0)
         order = _order("code" if sort == "relevance" else sort)
         for score, n, offset, limit in _levels(levels, start, start + per_page):
             # A dense level is read in the order's index, checking each entry as it comes
             # (the facet check kept off its index, "+ 0", so the order's index is used);
             # a sparse one is gathered through its own index and sorted.
             dense = n >= _DENSE * entries
-            facet_id = SearchDoc.facet_id + 0 if dense else SearchDoc.facet_id
-            stmt = select(SearchDoc.dataset_id).where(
-                facet_id.in_(allowed), _visible(SearchDoc.dataset_id, id_where)
+            facet_id = _DOC.c.facet_id + 0 if dense else _DOC.c.facet_id
+            stmt = select(_DOC.c.dataset_id).where(
+                facet_id.in_(allowed), _visible(_DOC.c.dataset_id, id_where)
             )
             if small is not None:  # the level's ids are known: sort just those
-                stmt = select(SearchDoc.dataset_id).where(_among(conn, small[score]))
+                stmt = select(_DOC.c.dataset_id).where(_among(conn, small[score]))
             elif has_words and dense:
                 stmt = stmt.where(_probe(parsed, score))
             elif has_words:  # a few entries: gather their ids, then sort just those
@@ -526,17 +597,11 @@ def search_datasets(session: Session, actor: Actor | None, query: SearchQuery) -
                     level = level.where(m.c.score == score)
                 level = level.where(_visible(m.c.dataset_id, id_where))
                 found = [int(i) for i in conn.execute(level).scalars()]
-                stmt = select(SearchDoc.dataset_id).where(_among(conn, found))
+                stmt = select(_DOC.c.dataset_id).where(_among(conn, found))
             page_ids = conn.execute(stmt.order_by(*order).limit(limit).offset(offset))
             ids.extend(int(i) for i in page_ids.scalars())
 
-    items: list[Dataset] = []
-    if ids:
-        loaded = session.scalars(
-            select(Dataset).where(Dataset.id.in_(ids)).options(selectinload(Dataset.agency))
-        ).all()
-        by_id = {ds.id: ds for ds in loaded}
-        items = [by_id[i] for i in ids if i in by_id]
+    items = load_hits(conn, ids)
     return SearchResult(items, total, page, per_page, sort, facets)
 
 
@@ -581,7 +646,7 @@ def _affected(session: Session, phrase: str) -> list[int]:
     parsed = parse_query(phrase)
     if parsed.empty:
         return []
-    rows = session.execute(_match(parsed).with_only_columns(SearchToken.dataset_id)).scalars()
+    rows = session.execute(_match(parsed).with_only_columns(_TOKEN.c.dataset_id)).scalars()
     return sorted(int(i) for i in rows)
 
 

@@ -28,8 +28,6 @@ from functools import cached_property, lru_cache
 from itertools import pairwise
 from typing import Any
 
-from pypinyin import lazy_pinyin
-
 MAX_QUERY_CHARS = 100
 MAX_GROUPS = 16
 MAX_TOKEN_CHARS = 64
@@ -132,6 +130,10 @@ def _blanks(chars: str) -> list[str]:
 
 
 def _plain_pinyin(text: str) -> list[str]:
+    # Imported on first use: pypinyin's dictionaries take ~55 MB, which processes that never
+    # tokenise (ingestion workers, most CLI commands) should not carry.
+    from pypinyin import lazy_pinyin
+
     unknown: Any = _blanks  # pypinyin accepts a list-returning callback; its stubs do not
     out = lazy_pinyin(text, errors=unknown)
     if len(out) != len(text):  # never expected for Han runs; keep positions aligned anyway

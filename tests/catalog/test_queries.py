@@ -143,6 +143,34 @@ def test_csv_export(db: Session, make_dataset: Callable[..., Dataset], officer: 
     assert rows[3] == ["信息项"]
     assert rows[4][:3] == ["信息资源代码", "序号", "信息项名称"]
     assert [r[2] for r in rows[5:]] == ["credit_code", "name", "registered_on"]
+    assert rows[4][10:15] == ["标识校验", "枚举值", "最小值", "最大值", "正则表达式"]
+
+
+def test_exports_carry_the_field_rules(
+    db: Session, make_dataset: Callable[..., Dataset], officer: Person
+) -> None:
+    make_dataset(
+        fields=[
+            FieldIn(
+                name="credit_code",
+                label="统一社会信用代码",
+                is_key=True,
+                required=True,
+                length=18,
+                identifier="credit_code",
+            ),
+            FieldIn(name="kind", label="类型", choices=["甲", "乙"], pattern="[甲乙]"),
+            FieldIn(name="staff", label="人数", data_type="integer", min_value="0", max_value="9"),
+        ]
+    )
+    rows = list(
+        csv.reader(
+            io.StringIO(queries.export_catalog(db, officer.actor, "csv").decode("utf-8-sig"))
+        )
+    )
+    assert rows[5][10] == "统一社会信用代码"
+    assert rows[6][11:15] == ["甲\n乙", "", "", "[甲乙]"]
+    assert rows[7][12:14] == ["0", "9"]
 
 
 def _dangerous(make_dataset: Callable[..., Dataset]) -> Dataset:
@@ -170,7 +198,7 @@ def test_exports_never_write_formulas(
     assert entry[1] == '\'=HYPERLINK("http://evil","x")'
     assert "'+1+1" in entry and "'@SUM(A1)" in entry
     assert rows[5][3] == "'-2+3"
-    assert rows[6][10] == "'=cmd"  # (leading whitespace is stripped on input)
+    assert rows[6][-1] == "'=cmd"  # (leading whitespace is stripped on input)
 
     wb = load_workbook(io.BytesIO(queries.export_catalog(db, officer.actor, "xlsx")))
     entries, fields = wb.worksheets

@@ -1,14 +1,13 @@
 """Loading the demo city into real, committed databases: determinism, counts, idempotency.
 
-Two fresh scratch databases are loaded once for the module; their catalog exports must be
-byte-identical. The CLI test loads a third one.
+Two fresh scratch databases are loaded once for the package (tests/demo/conftest.py); their
+catalog exports must be byte-identical. The CLI test loads a third one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
 
 import pytest
 from sqlalchemy import func, select
@@ -28,61 +27,13 @@ from gongshu.catalog.models import (
     ShareType,
     UpdateCycle,
 )
-from gongshu.catalog.queries import export_catalog
 from gongshu.cli import app as cli_app
-from gongshu.db import make_engine, make_session_factory
 from gongshu.demo.data import AGENCIES, DEMO_ACCOUNTS, DEMO_PASSWORD, ENTRIES, USERS
 from gongshu.demo.loader import DemoSummary, load_demo
 from gongshu.identifiers import check_credit_code
 from gongshu.orgs.models import Agency, Region, RegionLevel
 from gongshu.settings import Settings, get_settings
-from tests.conftest import scratch_database
-
-EXPORTER = Actor.system("pytest")
-ScratchGen = Generator[Settings, None, None]
-
-
-class Loaded:
-    """A scratch database holding the demo city, and what loading it returned."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.engine = make_engine(settings)
-        self.factory = make_session_factory(self.engine)
-        with self.factory() as session:
-            self.summary = load_demo(session)
-
-    def session(self) -> Session:
-        return self.factory()
-
-    def export(self, fmt: str) -> bytes:
-        with self.session() as session:
-            return export_catalog(session, EXPORTER, fmt)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def two_cities(
-    settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Loaded, Loaded]]:
-    # scratch_database is a generator: closing it drops the database.
-    gen_a = cast(ScratchGen, scratch_database(settings, tmp_path_factory.mktemp("demo_a")))
-    gen_b = cast(ScratchGen, scratch_database(settings, tmp_path_factory.mktemp("demo_b")))
-    loaded: list[Loaded] = []
-    try:
-        loaded.append(Loaded(next(gen_a)))
-        loaded.append(Loaded(next(gen_b)))
-        yield loaded[0], loaded[1]
-    finally:
-        for item in loaded:
-            item.engine.dispose()
-        gen_a.close()
-        gen_b.close()
-
-
-@pytest.fixture
-def city(two_cities: tuple[Loaded, Loaded]) -> Iterator[Session]:
-    with two_cities[0].session() as session:
-        yield session
+from tests.demo.conftest import Loaded
 
 
 def test_two_loads_export_byte_identical_catalogs(two_cities: tuple[Loaded, Loaded]) -> None:
@@ -232,7 +183,6 @@ def test_the_registry_holds_the_source_systems(city: Session) -> None:
     bureau produces no entry yet and is flagged as 未编目."""
     from sqlalchemy import func, select
 
-    from gongshu.auth.actor import Actor
     from gongshu.catalog.models import Dataset
     from gongshu.systems.models import InformationSystem, SystemDataset
     from gongshu.systems.queries import count_uncataloged

@@ -160,7 +160,9 @@ def test_overrides_take_effect_after_change(
         o.pinyin for o in service.list_overrides(db, bureau_admin.actor) if o.phrase == "费县"
     ] == ["bi xian"]
     actions = db.scalars(
-        select(AuditEntry.action).where(AuditEntry.object_type == "pinyin_override")
+        select(AuditEntry.action)
+        .where(AuditEntry.object_type == "pinyin_override")
+        .order_by(AuditEntry.id)
     ).all()
     assert actions == ["search.override_delete", "search.override_set"]
 

@@ -1,0 +1,1 @@
+"""Data quality (数据质量): scores per version and per agency, timeliness and overdue notices."""

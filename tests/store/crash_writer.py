@@ -1,0 +1,52 @@
+"""A writer process for the crash test: writes many batches, finishes and publishes.
+
+Run as ``python -m tests.store.crash_writer DATASET_ID`` with the scratch database and data
+directory in the environment; prints ``ready`` once imported so the parent can time its kill.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import gongshu.models  # noqa: F401 — every table, for the foreign keys
+from gongshu.auth.actor import Actor
+from gongshu.catalog.models import Dataset
+from gongshu.db import make_engine, make_session_factory
+from gongshu.settings import get_settings
+from gongshu.store.storage import get_storage
+from gongshu.store.versions import VersionWriter, publish
+from tests.store.conftest import SPECS, make_row, to_batch
+
+BATCHES = 30
+ROWS = 2000
+
+
+def main(dataset_id: int) -> None:
+    settings = get_settings()
+    storage = get_storage(settings)
+    engine = make_engine(settings)
+    template = [make_row(i) for i in range(ROWS)]
+    batch = to_batch(template)
+    print("ready", flush=True)
+    with make_session_factory(engine)() as session:
+        dataset = session.get(Dataset, dataset_id)
+        assert dataset is not None
+        with VersionWriter(storage, dataset_id, SPECS) as writer:
+            for _ in range(BATCHES):
+                writer.write(batch)
+            staged = writer.finish()
+        publish(
+            session,
+            Actor.system("crash-test"),
+            dataset,
+            staged,
+            mode="replace",
+            source={"kind": "upload"},
+            storage=storage,
+            keep=100,
+        )
+    print("published", flush=True)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))

@@ -1,0 +1,110 @@
+"""A writer killed with SIGKILL at random moments never leaves a torn version behind."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from gongshu.catalog import service as catalog_service
+from gongshu.db import make_engine, make_session_factory
+from gongshu.settings import Settings
+from gongshu.store import rows
+from gongshu.store.models import DatasetVersion, VersionStatus
+from gongshu.store.storage import get_storage
+from gongshu.store.versions import VersionWriter, current_version, publish, sweep
+from tests.factories import dataset_input, seed_officer
+from tests.store.conftest import SPECS, make_row, store_dirs, to_batch
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run_child(settings: Settings, dataset_id: int) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "GONGSHU_DATABASE_URL": settings.sqlalchemy_url,
+        "GONGSHU_DATA_DIR": str(settings.data_dir),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.store.crash_writer", str(dataset_id)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_sigkilled_writers_leave_nothing_after_sweep(scratch_settings: Settings) -> None:
+    storage = get_storage(scratch_settings)
+    engine = make_engine(scratch_settings)
+    factory = make_session_factory(engine)
+    rng = random.Random(20261124)
+    try:
+        with factory() as session:
+            person = seed_officer(session)
+            dataset = catalog_service.create_dataset(session, person.actor, dataset_input())
+            with VersionWriter(storage, dataset.id, SPECS) as writer:
+                writer.write(to_batch([make_row(i) for i in range(50)]))
+                staged = writer.finish()
+            first = publish(
+                session,
+                person.actor,
+                dataset,
+                staged,
+                mode="replace",
+                source={"kind": "upload"},
+                storage=storage,
+            )
+
+        # How long a whole write takes here, to spread the kills over it.
+        started = time.monotonic()
+        child = _run_child(scratch_settings, dataset.id)
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        ready_at = time.monotonic()
+        assert child.stdout.readline().strip() == "published"
+        span = max(time.monotonic() - ready_at, 0.2)  # to the publish, not the process exit
+        child.communicate(timeout=120)
+        assert child.returncode == 0
+        assert time.monotonic() - started < 120
+
+        published_before = 2
+        interrupted = 0
+        for _ in range(10):
+            child = _run_child(scratch_settings, dataset.id)
+            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+            time.sleep(rng.uniform(0, span * 0.9))
+            child.send_signal(signal.SIGKILL)
+            child.wait(30)
+            child.stdout.close()
+
+            with factory() as session:
+                sweep(session, storage)
+                versions = list(
+                    session.scalars(
+                        select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id)
+                    )
+                )
+                live = {v.prefix for v in versions if v.status is not VersionStatus.PRUNED}
+                # Nothing on disk but the files of versions: no torn or orphaned prefix.
+                assert store_dirs(storage) == live
+                for v in versions:
+                    assert storage.marker(v.prefix) is None
+                    assert rows.count(storage, v) == v.row_count
+                current = current_version(session, dataset.id)
+                assert current is not None
+                assert sum(b.num_rows for b in rows.batches(storage, current)) == current.row_count
+                assert rows.count(storage, first) == 50  # the first version still reads
+                # A killed run published a whole version or nothing at all.
+                assert len(versions) in (published_before, published_before + 1)
+                interrupted += len(versions) == published_before
+                published_before = len(versions)
+
+        assert interrupted >= 3, "too few kills landed before the publish"
+    finally:
+        engine.dispose()
