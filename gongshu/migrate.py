@@ -32,7 +32,7 @@ def with_connection(settings: Settings, action: Callable[[Config], object]) -> N
         engine.dispose()
 
 
-def upgrade(settings: Settings, revision: str = "heads") -> None:
+def upgrade(settings: Settings, revision: str = "head") -> None:
     """Bring the database schema up to ``revision``."""
     with_connection(settings, lambda cfg: command.upgrade(cfg, revision))
 

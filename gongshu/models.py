@@ -18,6 +18,7 @@ from gongshu.notices.models import Notice, OutboxMessage
 from gongshu.orgs.models import Agency, Region
 from gongshu.quality.models import OverdueNotice, QualityScore
 from gongshu.search.models import PinyinOverride, SearchDoc, SearchToken
+from gongshu.share.models import Grant
 from gongshu.store.models import DatasetHead, DatasetVersion  # noqa: F401 — registers the tables
 from gongshu.systems.models import InformationSystem, SystemDataset
 from gongshu.workdays.models import CalendarOverride, Deadline
@@ -34,6 +35,7 @@ __all__ = [
     "Dataset",
     "Deadline",
     "Field",
+    "Grant",
     "InformationSystem",
     "IngestProfile",
     "Ingestion",

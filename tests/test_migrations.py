@@ -28,3 +28,14 @@ def test_upgrade_downgrade_upgrade(scratch_settings: Settings) -> None:
     migrate.upgrade(scratch_settings)
     assert _tables(scratch_settings) == set(Base.metadata.tables)
     migrate.check(scratch_settings)
+
+
+def test_migrations_form_one_line() -> None:
+    """Every migration revises the one before it: one head, no branches to merge."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    assert script.get_heads() == [script.get_current_head()]
+    revisions = [r.revision for r in script.walk_revisions()]
+    assert len(revisions) == len(set(revisions))
+    assert all(len(r.nextrev) <= 1 for r in script.walk_revisions())
