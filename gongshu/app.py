@@ -152,12 +152,18 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.notices import pages as notices_pages
     from gongshu.orgs import api as orgs_api
     from gongshu.orgs import pages as orgs_pages
+    from gongshu.profiles import api as profiles_api
+    from gongshu.profiles import pages as profiles_pages
     from gongshu.quality import api as quality_api
     from gongshu.quality import pages as quality_pages
+    from gongshu.seal import api as seal_api
+    from gongshu.seal import pages as seal_pages
     from gongshu.search import api as search_api
     from gongshu.search import pages as search_pages
     from gongshu.systems import api as systems_api
     from gongshu.systems import pages as systems_pages
+    from gongshu.verification import api as verification_api
+    from gongshu.verification import pages as verification_pages
     from gongshu.web import pages as web_pages
     from gongshu.workdays import api as workdays_api
     from gongshu.workdays import pages as workdays_pages
@@ -170,6 +176,7 @@ def _include_routers(app: FastAPI) -> None:
     api_modules.append(ingest_pull_api)
     api_modules.append(quality_api)
     api_modules.append(governance_api)
+    api_modules.extend([seal_api, verification_api, profiles_api])
     page_modules = [
         web_pages,
         auth_pages,
@@ -189,6 +196,9 @@ def _include_routers(app: FastAPI) -> None:
         workdays_pages,
         notices_pages,
         search_pages,
+        seal_pages,
+        verification_pages,
+        profiles_pages,
     ]
     for module in api_modules:
         app.include_router(module.router, prefix="/api/v1")

@@ -16,9 +16,11 @@ from gongshu.jobs.cli import app as jobs_app
 from gongshu.notices.cli import app as notices_app
 from gongshu.orgs.cli import app as agency_app
 from gongshu.quality.cli import app as quality_app
+from gongshu.seal.cli import app as seal_app
 from gongshu.search.cli import app as search_app
 from gongshu.settings import get_settings
 from gongshu.systems.cli import app as systems_app
+from gongshu.verification.cli import app as verify_app
 from gongshu.workdays.cli import app as calendar_app
 
 app = typer.Typer(
@@ -41,6 +43,8 @@ app.add_typer(versions_app, name="versions")
 app.add_typer(pull_app, name="pull")
 app.add_typer(quality_app, name="quality")
 app.add_typer(governance_app, name="governance")
+app.add_typer(seal_app, name="seal")
+app.add_typer(verify_app, name="verify")
 
 
 @app.command(help=bi("启动网页与接口服务"))

@@ -21,6 +21,7 @@ from gongshu.search.models import PinyinOverride, SearchDoc, SearchToken
 from gongshu.share.models import Grant
 from gongshu.store.models import DatasetHead, DatasetVersion  # noqa: F401 — registers the tables
 from gongshu.systems.models import InformationSystem, SystemDataset
+from gongshu.verification.models import VerificationService, VerificationUsage  # noqa: F401
 from gongshu.workdays.models import CalendarOverride, Deadline
 
 __all__ = [

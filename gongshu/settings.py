@@ -95,6 +95,9 @@ class Settings(BaseSettings):
             return self.require_admin_totp
         return self.env == "production"
 
+    # Verification (docs/verification.md): checks one body may make per minute (0: no limit).
+    verify_rate_per_minute: int = Field(default=6000, ge=0)
+
 
 @lru_cache
 def get_settings() -> Settings:
