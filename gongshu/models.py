@@ -18,7 +18,14 @@ from gongshu.notices.models import Notice, OutboxMessage
 from gongshu.orgs.models import Agency, Region
 from gongshu.quality.models import OverdueNotice, QualityScore
 from gongshu.search.models import PinyinOverride, SearchDoc, SearchToken
-from gongshu.share.models import Grant
+from gongshu.share.models import (
+    Assessment,
+    AssessmentPlan,
+    Emergency,
+    Grant,
+    ReturnFlow,
+    ShareRequest,
+)
 from gongshu.store.models import DatasetHead, DatasetVersion  # noqa: F401 — registers the tables
 from gongshu.systems.models import InformationSystem, SystemDataset
 from gongshu.verification.models import VerificationService, VerificationUsage  # noqa: F401
@@ -27,6 +34,8 @@ from gongshu.workdays.models import CalendarOverride, Deadline
 __all__ = [
     "Agency",
     "ApiKey",
+    "Assessment",
+    "AssessmentPlan",
     "AuditEntry",
     "AuditHead",
     "CalendarOverride",
@@ -35,6 +44,7 @@ __all__ = [
     "DataItem",
     "Dataset",
     "Deadline",
+    "Emergency",
     "Field",
     "Grant",
     "InformationSystem",
@@ -53,8 +63,10 @@ __all__ = [
     "PullSource",
     "QualityScore",
     "Region",
+    "ReturnFlow",
     "SearchDoc",
     "SearchToken",
+    "ShareRequest",
     "SourceBinding",
     "SystemDataset",
     "User",

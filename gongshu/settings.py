@@ -69,6 +69,15 @@ class Settings(BaseSettings):
 
     smtp_url: str = ""
 
+    # Sharing (gongshu.share): decision, objection and arbitration deadlines in working
+    # days, the longest emergency, and the reassessment period of conditional entries.
+    share_decision_days: int = Field(default=10, ge=1, le=60)
+    share_objection_days: int = Field(default=5, ge=1, le=60)
+    share_arbitration_days: int = Field(default=10, ge=1, le=60)
+    share_emergency_max_days: int = Field(default=30, ge=1, le=365)
+    share_reassess_months: int = Field(default=12, ge=1, le=60)
+    share_reassess_remind_days: int = Field(default=30, ge=1, le=365)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env == "production":

@@ -39,6 +39,7 @@ JOB_MODULES = (
     "gongshu.quality.jobs",
     "gongshu.governance.consistency",
     "gongshu.governance.corrections",
+    "gongshu.share.jobs",
 )
 
 
