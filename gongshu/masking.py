@@ -1,19 +1,38 @@
-"""Display masks (脱敏) for one value, chosen by the field's sensitivity kind.
+"""Masking (脱敏): the techniques, the display masks, the keyed pseudonym, the default rules.
 
-The defaults of the domain notes (§3): an ID number keeps its first 6 and last 4
-characters, a mobile number its first 3 and last 4, a name its surname, an address the part
-up to the district, a bank card its first 6 and last 4, an e-mail the first character of
-the local part. The gate applies these by level and reader; reports that show sample bad
-values (quality reports, rejected-row summaries) apply them too.
+A field's values are masked by one of four techniques, chosen per (level, sensitivity) by
+the ``mask_rule`` table (defaults below, from the domain notes §2–§3; the security admin
+edits them):
+
+- ``clear``: the value as stored;
+- ``mask``: a display mask chosen by the field's sensitivity kind — an ID number keeps its
+  first 6 and last 4 characters, a mobile number its first 3 and last 4, a name its
+  surname, an address the part up to the district, a bank card its first 6 and last 4, an
+  e-mail the first character of the local part;
+- ``hash``: a keyed pseudonym, HMAC-SHA256 under ``GONGSHU_MASKING_KEY`` truncated to
+  ``PSEUDONYM_HEX`` hex digits: equal values give equal pseudonyms in every entry, so
+  masked columns still join, and without the key nobody can compute the pseudonym of a
+  guessed value;
+- ``drop``: the field is not returned at all.
+
+The gate applies these by level and reader; reports that show sample bad values (quality
+reports, rejected-row summaries) apply the display masks too.
 """
 
 from __future__ import annotations
 
+import enum
+import hashlib
+import hmac
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-from gongshu.catalog.models import Sensitivity
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gongshu.catalog.models import Level, Sensitivity
 
 _DATA = json.loads((Path(__file__).parent / "masking.json").read_text(encoding="utf-8"))
 _COMPOUND_SURNAMES = frozenset(_DATA["compound_surnames"])
@@ -72,3 +91,56 @@ def mask(value: str | None, sensitivity: Sensitivity) -> str | None:
         case Sensitivity.FREE_TEXT:
             return _keep(value, 0, 0) if len(value) <= 4 else value[:2] + "…"
     return value
+
+
+class Technique(enum.StrEnum):
+    """How a masked reader receives a field's values."""
+
+    CLEAR = "clear"  # 明文
+    MASK = "mask"  # 遮盖
+    HASH = "hash"  # 假名化（密钥哈希）
+    DROP = "drop"  # 不提供
+
+
+PSEUDONYM_HEX = 16
+
+
+def pseudonym(value: str, key: bytes) -> str:
+    """The keyed pseudonym of a text value: the same value gives the same result everywhere."""
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]
+
+
+def _per_distinct(values: pa.Array | pa.ChunkedArray, apply: Callable[[str], str]) -> pa.Array:
+    """``apply`` over a text column, once per distinct value (columns repeat values a lot)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not pa.types.is_string(values.type):
+        values = values.cast(pa.string())
+    encoded = pc.dictionary_encode(values)
+    distinct = encoded.dictionary.to_pylist()
+    table = pa.array([None if v is None else apply(v) for v in distinct], pa.string())
+    return pc.take(table, encoded.indices)
+
+
+def pseudonym_array(values: pa.Array | pa.ChunkedArray, key: bytes) -> pa.Array:
+    """``pseudonym`` of every value of a text column (nulls stay null)."""
+    return _per_distinct(values, lambda v: pseudonym(v, key))
+
+
+def mask_array(values: pa.Array | pa.ChunkedArray, sensitivity: Sensitivity) -> pa.Array:
+    """``mask`` of every value of a text column (nulls stay null)."""
+    return _per_distinct(values, lambda v: mask(v, sensitivity) or "")
+
+
+def default_rules() -> dict[tuple[Level, Sensitivity], Technique]:
+    """The technique of every (level, sensitivity) pair before any edit (``masking.json``).
+
+    ``none`` and ``credit_code`` (usually public) are clear at every level.
+    """
+    table: dict[str, dict[str, str]] = _DATA["default_rules"]
+    rules: dict[tuple[Level, Sensitivity], Technique] = {}
+    for level in Level:
+        listed = table.get(level.value, {})
+        for sensitivity in Sensitivity:
+            rules[level, sensitivity] = Technique(listed.get(sensitivity.value, "clear"))
+    return rules

@@ -1,74 +1,243 @@
-"""Who may read a dataset's rows, and which of them: the gate's policy.
+"""Who may read a dataset's rows, which of them, and how masked: the gate's policy.
 
 The checks, in order (the first that matches decides):
 
-1. the platform itself (background jobs, the CLI: a system actor without an API key) reads
-   every dataset;
-2. a bureau admin (大数据主管部门) reads the datasets of its region: a city-scope admin every
-   dataset, a district admin those of its district;
-3. a data officer or consumer of the provider agency reads that agency's datasets;
-4. anyone else — another agency's officer, a citizen, an operator, the separated
-   administrators — is refused with ``PermissionDenied``.
+1. **platform** — the platform itself (background jobs, the CLI: a system actor without an
+   API key) reads every dataset, in the clear;
+2. **bureau** — a bureau admin (大数据主管部门) reads the datasets of its region in the
+   clear: a city-scope admin every dataset, a district admin those of its district;
+3. **provider** — a data officer or consumer of the provider agency (a user, or an API key
+   owned by the agency) reads that agency's datasets in the clear;
+4. **grant** — an officer or consumer of another agency (a user, or an API key owned by
+   that agency) reads through an active grant (授权) of its agency on the dataset: only the
+   grant's fields, only the rows its row filter keeps, each field masked by the
+   ``mask_rule`` of the dataset's level and the field's sensitivity unless the grant names
+   it in ``clear_fields``. A grant past its expiry or revoked stops counting at once.
+5. anyone else — a citizen, an operator, the separated administrators — is refused.
 
-A decision is a ``ReadScope``: the basis it was granted on and the fields the reader may see
-(``None``: every field). Grants from the sharing workflow (fields, row filter, expiry) and
-masking by level and reader are added here, as further rules that narrow the scope; the
-gate's service applies whatever scope this module returns.
+**Several active grants.** They are never merged: each is a candidate scope, ordered
+widest first (every field, then most fields; ties: the oldest grant). A read uses the first
+candidate whose fields cover every field the request names (columns, filters, sort,
+grouping); a request that names no field uses the widest. So one request is always read
+under exactly one grant, with that grant's row filter, masking, quota and fingerprint — a
+union of two grants with different row filters could show fields of one grant on rows of
+the other.
+
+Cost: the grant step is one indexed query (``share.grants.active_grants``) and one query for
+the level's masking rules; the other steps query nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from gongshu.auth.actor import Actor
 from gongshu.auth.models import Role
 from gongshu.auth.permissions import in_region_scope
-from gongshu.catalog.models import Dataset
+from gongshu.catalog.models import Dataset, FieldType, Level, Sensitivity
+from gongshu.db import utcnow
 from gongshu.errors import PermissionDenied
+from gongshu.gate.filters import Filter, from_plain
+from gongshu.gate.models import MaskRule
 from gongshu.i18n import N_
+from gongshu.masking import Technique, default_rules
+from gongshu.share.grants import active_grants
+from gongshu.share.models import Grant, GrantStatus
 
 MSG_DENIED = N_("无权读取该数据集的数据")
 MSG_FIELD_DENIED = N_("无权读取字段“{field}”")
 
+TEXT_TYPES = frozenset({FieldType.STRING, FieldType.TEXT})
+
 
 @dataclass(frozen=True)
 class ReadScope:
-    """What one reader may read of one dataset, and why."""
+    """What one reader may read of one dataset, and why.
 
-    basis: str  # "platform", "bureau" or "provider"
+    ``basis``: "platform", "bureau", "provider" or "grant". ``fields``: the fields the reader
+    may see (None: every field). ``masks``: field → technique for the fields the reader sees
+    masked (filled for a version's schema by ``for_schema``; empty for clear readers).
+    ``row_filter``: conditions every row read must meet (a grant's). ``grant``: the grant
+    read under, if any. ``techniques``/``clear_fields``: the masking rules of the dataset's
+    level for this reader and the grant's clear fields, from which ``masks`` is computed.
+    """
+
+    basis: str
     fields: frozenset[str] | None = None
+    masks: Mapping[str, Technique] = field(default_factory=dict)
+    row_filter: tuple[Filter, ...] = ()
+    grant: Grant | None = None
+    techniques: Mapping[Sensitivity, Technique] = field(default_factory=dict)
+    clear_fields: frozenset[str] = frozenset()
 
-    def allows(self, field: str) -> bool:
-        return self.fields is None or field in self.fields
+    @property
+    def masked(self) -> bool:
+        """Whether this reader sees anything masked (a grant reader)."""
+        return self.basis == "grant"
+
+    @property
+    def clear(self) -> bool:
+        """Whether the reader sees every field of every row as stored."""
+        return self.fields is None and not self.masks and not self.row_filter
+
+    def allows(self, name: str) -> bool:
+        """Whether the reader may see the field at all (dropped fields are not seen)."""
+        if self.fields is not None and name not in self.fields:
+            return False
+        return self.masks.get(name) is not Technique.DROP
+
+    def technique(self, name: str) -> Technique:
+        return self.masks.get(name, Technique.CLEAR)
+
+    def for_schema(self, schema: Sequence[Mapping[str, Any]]) -> ReadScope:
+        """This scope with ``masks`` computed for a version's schema."""
+        if not self.masked:
+            return self
+        return replace(self, masks=masks_for(self, schema))
+
+    @property
+    def grant_id(self) -> int | None:
+        return self.grant.id if self.grant is not None else None
+
+
+def masks_for(scope: ReadScope, schema: Sequence[Mapping[str, Any]]) -> dict[str, Technique]:
+    """Field → technique for a masked reader of a version (clear fields left out).
+
+    ``mask`` and ``hash`` are defined on text; a non-text field whose rule is either is
+    dropped instead (its typed values have no display mask, and a hash of a number would not
+    join with anything).
+    """
+    out: dict[str, Technique] = {}
+    for f in schema:
+        name = str(f["name"])
+        if name in scope.clear_fields:
+            continue
+        try:
+            sensitivity = Sensitivity(str(f.get("sensitivity") or "none"))
+        except ValueError:
+            sensitivity = Sensitivity.FREE_TEXT  # unknown kind: take the stricter reading
+        technique = scope.techniques.get(sensitivity, Technique.CLEAR)
+        if technique is Technique.CLEAR:
+            continue
+        if technique is not Technique.DROP and str(f["type"]) not in TEXT_TYPES:
+            technique = Technique.DROP
+        out[name] = technique
+    return out
 
 
 def is_platform(actor: Actor) -> bool:
     return actor.is_system and actor.api_key_id is None
 
 
-def scope_for(actor: Actor, dataset: Dataset) -> ReadScope | None:
-    """The reader's scope on the dataset, or None when it may not read it at all."""
+def _member_reader(actor: Actor) -> bool:
+    return actor.agency_id is not None and actor.has(Role.AGENCY_OFFICER, Role.AGENCY_CONSUMER)
+
+
+def clear_scope(actor: Actor, dataset: Dataset) -> ReadScope | None:
+    """Steps 1–3: the platform, the bureau or the provider, who read in the clear."""
     if is_platform(actor):
         return ReadScope(basis="platform")
     if actor.has(Role.BUREAU_ADMIN) and in_region_scope(actor, dataset.region_id):
         return ReadScope(basis="bureau")
-    if (
-        actor.agency_id is not None
-        and actor.agency_id == dataset.agency_id
-        and actor.has(Role.AGENCY_OFFICER, Role.AGENCY_CONSUMER)
-    ):
+    if _member_reader(actor) and actor.agency_id == dataset.agency_id:
         return ReadScope(basis="provider")
     return None
 
 
-def may_read(actor: Actor, dataset: Dataset) -> bool:
+def level_techniques(session: Session, level: Level) -> dict[Sensitivity, Technique]:
+    """The masking rules of one level (one query; defaults for pairs without a row)."""
+    defaults = default_rules()
+    techniques = {s: defaults[level, s] for s in Sensitivity}
+    for sensitivity, technique in session.execute(
+        select(MaskRule.sensitivity, MaskRule.technique).where(MaskRule.level == level)
+    ):
+        techniques[sensitivity] = technique
+    return techniques
+
+
+def grant_scope(grant: Grant, techniques: Mapping[Sensitivity, Technique]) -> ReadScope:
+    """The scope one grant gives (masks still to be computed for a version's schema)."""
+    return ReadScope(
+        basis="grant",
+        fields=None if grant.fields is None else frozenset(str(f) for f in grant.fields),
+        row_filter=from_plain(grant.row_filter or []),
+        grant=grant,
+        techniques=dict(techniques),
+        clear_fields=frozenset(str(f) for f in grant.clear_fields or []),
+    )
+
+
+def _widest_first(grant: Grant) -> tuple[int, int, int]:
+    width = -1 if grant.fields is None else len(grant.fields)
+    return (0 if grant.fields is None else 1, -width, grant.id)
+
+
+def candidate_scopes(session: Session, actor: Actor, dataset: Dataset) -> list[ReadScope]:
+    """Every scope the reader may read the dataset under, best first (empty: refused)."""
+    clear = clear_scope(actor, dataset)
+    if clear is not None:
+        return [clear]
+    if not _member_reader(actor) or actor.agency_id is None:
+        return []
+    grants = sorted(active_grants(session, actor.agency_id, dataset.id), key=_widest_first)
+    if not grants:
+        return []
+    techniques = level_techniques(session, dataset.level)
+    return [grant_scope(g, techniques) for g in grants]
+
+
+def choose(scopes: Sequence[ReadScope], needed: Collection[str] = ()) -> ReadScope | None:
+    """The first scope whose fields cover ``needed`` (field names the request uses)."""
+    for scope in scopes:
+        if scope.fields is None or all(n in scope.fields for n in needed):
+            return scope
+    return None
+
+
+def scope_for(session: Session, actor: Actor, dataset: Dataset) -> ReadScope | None:
+    """The reader's widest scope on the dataset, or None when it may not read it at all."""
+    scopes = candidate_scopes(session, actor, dataset)
+    return scopes[0] if scopes else None
+
+
+def may_read(session: Session, actor: Actor, dataset: Dataset) -> bool:
     """Whether the reader may read any of the dataset's rows (for links and buttons)."""
-    return scope_for(actor, dataset) is not None
+    return scope_for(session, actor, dataset) is not None
 
 
-def require_read(actor: Actor, dataset: Dataset) -> ReadScope:
-    """The reader's scope, or ``PermissionDenied``."""
-    scope = scope_for(actor, dataset)
+def require_read(session: Session, actor: Actor, dataset: Dataset) -> ReadScope:
+    """The reader's widest scope, or ``PermissionDenied``."""
+    scope = scope_for(session, actor, dataset)
     if scope is None:
         raise PermissionDenied(MSG_DENIED)
     return scope
+
+
+def grants_by_dataset(
+    session: Session, actor: Actor, dataset_ids: Collection[int]
+) -> dict[int, list[Grant]]:
+    """Active grants of the reader's agency on many datasets at once (entity searches)."""
+    if not _member_reader(actor) or actor.agency_id is None or not dataset_ids:
+        return {}
+    now = utcnow()
+    out: dict[int, list[Grant]] = {}
+    for grant in session.scalars(
+        select(Grant)
+        .where(
+            Grant.agency_id == actor.agency_id,
+            Grant.dataset_id.in_(list(dataset_ids)),
+            Grant.status == GrantStatus.ACTIVE,
+            Grant.starts_at <= now,
+            or_(Grant.expires_at.is_(None), Grant.expires_at > now),
+        )
+        .order_by(Grant.id)
+    ):
+        out.setdefault(grant.dataset_id, []).append(grant)
+    for grants in out.values():
+        grants.sort(key=_widest_first)
+    return out

@@ -327,7 +327,7 @@ def create_correction(
     """Flag one value as wrong (a reader of the dataset); opens the provider's deadline."""
     actor = require_login(actor)
     dataset = get_dataset(session, actor, data.dataset_id)
-    if catalog_queries.is_platform(actor) or not may_read(actor, dataset):
+    if catalog_queries.is_platform(actor) or not may_read(session, actor, dataset):
         raise PermissionDenied(M_MAY_NOT_READ)
     version = current_version(session, dataset.id)
     if version is None:

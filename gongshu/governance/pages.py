@@ -391,7 +391,7 @@ def _correction_form(
     status_code: int = 200,
 ) -> Response:
     dataset = catalog.get_dataset(session, actor, dataset_id)
-    if not may_read(actor, dataset):
+    if not may_read(session, actor, dataset):
         raise PermissionDenied(corrections.M_MAY_NOT_READ)
     version = current_version(session, dataset.id)
     columns = [
@@ -433,7 +433,7 @@ def correction_new(
     form = dict.fromkeys(FORM_FIELDS, "")
     form.update(key_value=key, field_name=field)
     dataset = catalog.get_dataset(session, actor, dataset_id)
-    version = current_version(session, dataset.id) if may_read(actor, dataset) else None
+    version = current_version(session, dataset.id) if may_read(session, actor, dataset) else None
     if version is not None and key and field in version.field_names:
         key_field = next((str(c["name"]) for c in version.schema if c.get("key")), None)
         if key_field is not None:

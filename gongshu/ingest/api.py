@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
@@ -14,6 +14,7 @@ from gongshu.catalog import service as catalog
 from gongshu.catalog.models import Dataset
 from gongshu.errors import NotFound, ValidationFailed
 from gongshu.gate import service as gate
+from gongshu.gate.filters import Filter
 from gongshu.i18n import N_, translate
 from gongshu.identifiers import IDENTIFIER_CHECKS
 from gongshu.ingest import history, service
@@ -40,7 +41,7 @@ router = APIRouter(tags=["data"])
 
 MSG_BAD_MAPPING = N_("列映射必须是 JSON 对象：信息项名称 → 文件列名")
 MSG_BAD_FILTER = N_("筛选条件格式应为 字段:运算符:值")
-FILTER_OPS = frozenset({"=", "<", "<=", ">", ">=", "like"})
+FILTER_OPS = {"=": "eq", "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "like": "like"}
 
 
 def issue_reads(ingestion: Ingestion) -> list[IssueRead]:
@@ -82,19 +83,26 @@ def _ingestion(session: Session, actor: Actor, ingestion_id: int) -> tuple[Inges
     if ingestion is None:
         raise NotFound(service.MSG_NO_INGESTION)
     dataset = _dataset(session, actor, ingestion.dataset_id)
-    gate.check_read(actor, dataset)
+    gate.check_read(session, actor, dataset)
     return ingestion, dataset
 
 
-def parse_filters(items: list[str]) -> list[tuple[str, str, Any]]:
-    """``field:op:value`` strings from the query string as gate filters."""
+def parse_filters(items: list[str]) -> list[Filter]:
+    """``field:op:value`` strings from the query string as gate filters (``like``: a
+    pattern: ``%kw%`` contains, ``kw%`` prefix, ``kw`` equals)."""
     filters = []
     for item in items:
         name, _, rest = item.partition(":")
         op, _, value = rest.partition(":")
         if not name or op not in FILTER_OPS:
             raise ValidationFailed.single("filter", MSG_BAD_FILTER)
-        filters.append((name, "==" if op == "=" else op, value))
+        if op == "like":
+            kind = (
+                "contains" if value.startswith("%") else "prefix" if value.endswith("%") else "eq"
+            )
+            filters.append(Filter(name, kind, value.strip("%")))
+        else:
+            filters.append(Filter(name, FILTER_OPS[op], value))
     return filters
 
 
@@ -159,7 +167,7 @@ def upload(
 )
 def list_ingestions(session: SessionDep, actor: ActorDep, dataset_id: int) -> list[IngestionRead]:
     dataset = _dataset(session, actor, dataset_id)
-    gate.check_read(actor, dataset)
+    gate.check_read(session, actor, dataset)
     return [ingestion_read(session, i) for i in service.ingestions(session, dataset.id)]
 
 
@@ -186,7 +194,7 @@ def rejected_rows(session: SessionDep, actor: ActorDep, ingestion_id: int) -> Re
 )
 def get_profile(session: SessionDep, actor: ActorDep, dataset_id: int) -> ProfileRead:
     dataset = _dataset(session, actor, dataset_id)
-    gate.check_read(actor, dataset)
+    gate.check_read(session, actor, dataset)
     return ProfileRead.model_validate(service.profile_of(session, dataset.id))
 
 
@@ -212,7 +220,7 @@ def put_profile(
 )
 def list_versions(session: SessionDep, actor: ActorDep, dataset_id: int) -> list[VersionRead]:
     dataset = _dataset(session, actor, dataset_id)
-    gate.check_read(actor, dataset)
+    gate.check_read(session, actor, dataset)
     current = current_version(session, dataset.id)
     return [version_read(v, current) for v in history.history(session, dataset.id)]
 
@@ -224,7 +232,7 @@ def list_versions(session: SessionDep, actor: ActorDep, dataset_id: int) -> list
 )
 def get_version(session: SessionDep, actor: ActorDep, dataset_id: int, number: int) -> VersionRead:
     dataset = _dataset(session, actor, dataset_id)
-    gate.check_read(actor, dataset)
+    gate.check_read(session, actor, dataset)
     version = history.version_by_number(session, dataset.id, number)
     return version_read(version, current_version(session, dataset.id))
 

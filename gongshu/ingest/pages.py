@@ -25,9 +25,9 @@ ENCODINGS = ("", "utf-8", "gb18030", "gbk")
 DELIMITERS = {"": "", ",": ",", "\\t": "\t", ";": ";", "|": "|"}
 
 
-def _may_read(actor: Any, dataset: Any) -> bool:
+def _may_read(session: Any, actor: Any, dataset: Any) -> bool:
     try:
-        gate.check_read(actor, dataset)
+        gate.check_read(session, actor, dataset)
     except PermissionDenied:
         return False
     return True
@@ -36,7 +36,7 @@ def _may_read(actor: Any, dataset: Any) -> bool:
 @router.get("/catalog/{dataset_id}/data", response_class=HTMLResponse)
 def data_page(request: Request, session: SessionDep, actor: ActorDep, dataset_id: int) -> Response:
     dataset = catalog.get_dataset(session, actor, dataset_id)
-    may_read = _may_read(actor, dataset)
+    may_read = _may_read(session, actor, dataset)
     current = current_version(session, dataset.id) if may_read else None
     page = None
     if current is not None:
@@ -192,7 +192,7 @@ def ingestion_page(
     request: Request, session: SessionDep, actor: ActorDep, dataset_id: int, ingestion_id: int
 ) -> Response:
     dataset = catalog.get_dataset(session, actor, dataset_id)
-    gate.check_read(actor, dataset)
+    gate.check_read(session, actor, dataset)
     ingestion = session.get(Ingestion, ingestion_id)
     if ingestion is None or ingestion.dataset_id != dataset.id:
         raise NotFound(service.MSG_NO_INGESTION)
@@ -226,7 +226,7 @@ def versions_page(
     request: Request, session: SessionDep, actor: ActorDep, dataset_id: int
 ) -> Response:
     dataset = catalog.get_dataset(session, actor, dataset_id)
-    gate.check_read(actor, dataset)
+    gate.check_read(session, actor, dataset)
     versions = history.history(session, dataset.id)
     current = current_version(session, dataset.id)
     return render(
@@ -270,7 +270,7 @@ def version_page(
     request: Request, session: SessionDep, actor: ActorDep, dataset_id: int, number: int
 ) -> Response:
     dataset = catalog.get_dataset(session, actor, dataset_id)
-    gate.check_read(actor, dataset)
+    gate.check_read(session, actor, dataset)
     version = history.version_by_number(session, dataset.id, number)
     current = current_version(session, dataset.id)
     return render(
@@ -289,7 +289,7 @@ def version_page(
 @router.get("/catalog/{dataset_id}/trace", response_class=HTMLResponse)
 def trace_page(request: Request, session: SessionDep, actor: ActorDep, dataset_id: int) -> Response:
     dataset = catalog.get_dataset(session, actor, dataset_id)
-    gate.check_read(actor, dataset)
+    gate.check_read(session, actor, dataset)
     key = request.query_params.get("key", "").strip()
     found = None
     error = ""

@@ -16,6 +16,7 @@ from gongshu.auth.models import Role
 from gongshu.catalog.models import Dataset
 from gongshu.errors import NotFound, PermissionDenied, ValidationFailed
 from gongshu.gate import service as gate
+from gongshu.gate.filters import Filter
 from gongshu.gate.policy import may_read
 from gongshu.orgs.models import Region
 from gongshu.store.models import DatasetVersion
@@ -61,7 +62,7 @@ def test_refuses_another_agency_and_a_citizen(
     system_admin = make_person(Role.SYSTEM_ADMIN)
     before = _reads(db)
     for person in (other_officer, citizen, operator, system_admin):
-        assert not may_read(person.actor, dataset)
+        assert not may_read(db, person.actor, dataset)
         with pytest.raises(PermissionDenied) as caught:
             gate.read_page(db, person.actor, dataset, purpose="核对", storage=storage)
         assert caught.value.message == "无权读取该数据集的数据"
@@ -80,9 +81,9 @@ def test_district_admin_reads_only_its_region(
 ) -> None:
     assert dataset.region_id == city.id
     district_admin = make_person(Role.BUREAU_ADMIN, region=district)
-    assert not may_read(district_admin.actor, dataset)
+    assert not may_read(db, district_admin.actor, dataset)
     dataset.region_id = district.id
-    assert may_read(district_admin.actor, dataset)
+    assert may_read(db, district_admin.actor, dataset)
 
 
 def test_allows_the_provider_and_the_bureau_and_audits_each_call(
@@ -104,7 +105,7 @@ def test_allows_the_provider_and_the_bureau_and_audits_each_call(
             person.actor,
             dataset,
             purpose="数据核对",
-            filters=[("district", "=", "兰山区")],
+            filters=[Filter("district", "eq", "兰山区")],
             order_by=["-staff"],
             limit=5,
             storage=storage,
@@ -115,7 +116,7 @@ def test_allows_the_provider_and_the_bureau_and_audits_each_call(
         assert entry is not None and entry.action == "data.read"
         assert entry.actor_id == person.user.id and entry.object_id == str(dataset.id)
         assert entry.changes["purpose"] == "数据核对" and entry.changes["rows"] == 5
-        assert entry.changes["filters"] == [["district", "=", "兰山区"]]
+        assert entry.changes["filters"] == [["district", "eq", "兰山区"]]
         assert entry.changes["version"] == 1
 
     actor = officer.actor

@@ -21,6 +21,7 @@ from gongshu.catalog import service as catalog_service
 from gongshu.catalog.models import Dataset
 from gongshu.db import make_engine, make_session_factory
 from gongshu.errors import Conflict
+from gongshu.gate.filters import Filter
 from gongshu.settings import Settings
 from gongshu.store import rows
 from gongshu.store.models import DatasetHead, DatasetVersion, VersionStatus
@@ -70,7 +71,7 @@ def test_round_trip_of_every_type(
     assert type(page[0]["founded"]).__name__ == "date"
     assert isinstance(page[0]["capital"], Decimal) and page[6]["capital"] == data[6]["capital"]
     assert page[1]["active"] is True and page[3]["active"] is None
-    big = rows.page(storage, version, filters=[("capital", ">", "1e15")])[0]
+    big = rows.page(storage, version, filters=[Filter("capital", "gt", "1e15")])[0]
     assert [r["credit_code"] for r in big] == [data[6]["credit_code"]]
 
 
