@@ -3,6 +3,7 @@
 from gongshu.audit.models import AuditEntry, AuditHead
 from gongshu.auth.models import ApiKey, LoginSession, PasswordHistory, User, UserRole
 from gongshu.catalog.models import Dataset, Field
+from gongshu.gate.models import GrantRowUsage, MaskRule  # noqa: F401 — the gate's tables
 from gongshu.governance.models import (
     ConsistencyIssue,
     DataCollection,

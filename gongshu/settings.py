@@ -7,6 +7,7 @@ documented in ``docs/configuration.md``; a test fails when one is not.
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -103,6 +104,26 @@ class Settings(BaseSettings):
         if self.require_admin_totp is not None:
             return self.require_admin_totp
         return self.env == "production"
+
+    # The gate (docs/gate.md): the key of masked columns' pseudonyms (keyed hashes). It must
+    # never change once data has been shared, or masked columns stop joining across copies.
+    masking_key: str = ""
+
+    @model_validator(mode="after")
+    def _require_masking_key_in_production(self) -> Settings:
+        if self.env == "production" and len(self.masking_key) < 32:
+            raise ValueError(
+                "GONGSHU_MASKING_KEY must be set to a random value of at least 32 characters "
+                "in production"
+            )
+        return self
+
+    @property
+    def masking_secret(self) -> bytes:
+        """The pseudonym key: ``masking_key``, in development derived from the secret key."""
+        if self.masking_key:
+            return self.masking_key.encode("utf-8")
+        return hashlib.sha256(b"gongshu.masking:" + self.secret_key.encode("utf-8")).digest()
 
     # Verification (docs/verification.md): checks one body may make per minute (0: no limit).
     verify_rate_per_minute: int = Field(default=6000, ge=0)
