@@ -74,7 +74,10 @@ class RateLimited(GongshuError):
 
 
 def may_manage(actor: Actor | None, dataset: Dataset | None = None) -> bool:
-    """A bureau admin; for a given entry, one whose region covers it."""
+    """The platform itself, or a bureau admin (for a given entry, one whose region covers
+    it)."""
+    if actor is not None and actor.is_system and actor.api_key_id is None:
+        return True
     if actor is None or not actor.has(Role.BUREAU_ADMIN):
         return False
     return dataset is None or in_region_scope(actor, dataset.region_id)
