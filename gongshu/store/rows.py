@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from duckdb.func import ARROW as ARROW_UDF
 
 from gongshu.catalog.models import FieldType
 from gongshu.errors import ValidationFailed
@@ -233,7 +234,7 @@ def _duck(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     def apply(values: Any) -> pa.Array:
         return pseudonym_array(values, key)
 
-    con.create_function(PSEUDONYM_SQL, apply, ["varchar"], "varchar", type=duckdb.func.ARROW)
+    con.create_function(PSEUDONYM_SQL, apply, ["varchar"], "varchar", type=ARROW_UDF)
     return con
 
 
@@ -469,7 +470,7 @@ def _filtered_batches(
         f"{where}"
     )
     with _duck(duckdb_connection()) as con:
-        reader = con.execute(sql, params).to_arrow_reader(batch_rows)
+        reader = con.sql(sql, params=params).to_arrow_reader(batch_rows)
         assert reader is not None
         for batch in reader:
             yield _cast(batch, schema)
