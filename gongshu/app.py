@@ -142,6 +142,8 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.catalog import list_pages as catalog_list_pages
     from gongshu.catalog import pages as catalog_pages
     from gongshu.catalog import workflow_api, workflow_pages
+    from gongshu.gate import api as gate_api
+    from gongshu.gate import pages as gate_pages
     from gongshu.governance import api as governance_api
     from gongshu.governance import pages as governance_pages
     from gongshu.ingest import api as ingest_api
@@ -176,6 +178,7 @@ def _include_routers(app: FastAPI) -> None:
     api_modules.append(ingest_pull_api)
     api_modules.append(quality_api)
     api_modules.append(governance_api)
+    api_modules.append(gate_api)  # /masking/rules
     api_modules.extend([seal_api, verification_api, profiles_api])
     page_modules = [
         web_pages,
@@ -193,6 +196,7 @@ def _include_routers(app: FastAPI) -> None:
         catalog_pages,
         systems_pages,
         audit_pages,
+        gate_pages,  # /admin/masking
         workdays_pages,
         notices_pages,
         search_pages,

@@ -9,6 +9,7 @@ from gongshu.auth.cli import app as user_app
 from gongshu.catalog.cli import app as catalog_app
 from gongshu.cli_support import bi, say
 from gongshu.demo.cli import app as demo_app
+from gongshu.gate.cli import app as masking_app
 from gongshu.governance.cli import app as governance_app
 from gongshu.ingest.cli import INGEST_HELP, ingest_command, versions_app
 from gongshu.ingest.pull_cli import app as pull_app
@@ -43,6 +44,7 @@ app.add_typer(versions_app, name="versions")
 app.add_typer(pull_app, name="pull")
 app.add_typer(quality_app, name="quality")
 app.add_typer(governance_app, name="governance")
+app.add_typer(masking_app, name="masking")
 app.add_typer(seal_app, name="seal")
 app.add_typer(verify_app, name="verify")
 
