@@ -50,6 +50,7 @@ from gongshu.gate import filters as filters_mod
 from gongshu.gate import policy
 from gongshu.gate.policy import MSG_DENIED, MSG_FIELD_DENIED, ReadScope
 from gongshu.i18n import N_
+from gongshu.identifiers import IDENTIFIER_CHECKS
 from gongshu.settings import Settings, get_settings
 from gongshu.store import rows
 from gongshu.store.models import DatasetVersion
@@ -289,6 +290,23 @@ def _offered(rule: VerifyRule, claims: Sequence[Claim]) -> list[str]:
     return names
 
 
+def _keys(version: DatasetVersion, key_field: str, claims: Sequence[Claim]) -> list[str]:
+    """The keys as stored: an identifier key (citizen ID, credit code) in its checked form —
+    a 15-digit ID number converted, a lower-case x upper-cased — any other trimmed."""
+    kind = next(
+        (str(f.get("identifier") or "") for f in version.schema if f["name"] == key_field), ""
+    )
+    check = IDENTIFIER_CHECKS.get(kind)
+    out: list[str] = []
+    for claim in claims:
+        text = _text(claim.key)
+        if check is not None:
+            checked = check(text)
+            text = checked.value if checked.ok else text
+        out.append(text)
+    return out
+
+
 def _lookup(
     storage: Storage,
     version: DatasetVersion,
@@ -464,9 +482,13 @@ def verify(
             )
             raise PermissionDenied(MSG_DENIED) from None
     storage = storage or get_storage(settings)
-    found = _lookup(storage, version, rule.key_field, [c.key for c in claims], row_filter)
+    keys = _keys(version, rule.key_field, claims)
+    found = _lookup(storage, version, rule.key_field, keys, row_filter)
     today = today or dt.datetime.now(TZ).date()
-    outcomes = [_outcome(rule, c, found.get(_norm_text(c.key), []), types, today) for c in claims]
+    outcomes = [
+        _outcome(rule, c, found.get(_norm_text(k), []), types, today)
+        for c, k in zip(claims, keys, strict=True)
+    ]
     _record(
         session,
         actor,
@@ -483,14 +505,14 @@ def verify(
         matched=sum(1 for o in outcomes if o.match),
         outcomes=[
             {
-                "key": keyed_hash(c.key, settings),
+                "key": keyed_hash(k, settings),
                 "claims": _claims_hash(c.values, settings),
                 "match": o.match,
                 "mismatched": o.mismatched,
-                "found": bool(found.get(_norm_text(c.key))),
+                "found": bool(found.get(_norm_text(k))),
                 "valid": o.valid,
             }
-            for c, o in zip(claims, outcomes, strict=True)
+            for c, k, o in zip(claims, keys, outcomes, strict=True)
         ],
     )
     return VerifyResult(outcomes=outcomes, dataset=rule.dataset, version=version, basis=basis)

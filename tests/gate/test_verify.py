@@ -59,6 +59,9 @@ def test_values_are_normalised_before_comparing(
     assert _one(db, officer, rule, person_id(4).lower(), name=" ｚｈａｏ　 liu ").match
     assert _one(db, officer, rule, f" {person_id(4)} ", name="ZHAO LIU").match
     assert not _one(db, officer, rule, person_id(4), name="Zhao Li").match
+    # A 15-digit legacy number is the same person as its 18-digit form.
+    legacy = person_id(0)[:6] + person_id(0)[8:17]
+    assert len(legacy) == 15 and _one(db, officer, rule, legacy, name="张三").match
 
 
 def test_missing_record_says_nothing_unless_allowed(
