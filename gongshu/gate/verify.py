@@ -5,7 +5,8 @@ A verification names one entry and the field the caller names a record by (``key
 For each check the caller gives the key and the values it claims; the gate
 
 1. decides who may ask: a reader the policy lets read the entry (provider, bureau, a grant —
-   then only fields the grant covers may be compared), or, when the rule is open to every
+   then only fields the grant covers may be compared, and only rows its row filter keeps
+   are looked at), or, when the rule is open to every
    public body (``open_to_all``, a verification service's setting), any user of a public
    body; anyone else is refused, and the refusal is audited;
 2. looks the keys up in the live version's serving index (one probe per ≤ 1,000 keys);
@@ -16,7 +17,7 @@ For each check the caller gives the key and the values it claims; the gate
    Asia/Shanghai — empty means no end date — and/or ``status_field`` in ``status_values``);
 5. records one ``data.verify`` entry — service, purpose, version, basis, the fields
    compared and each check's outcome — in which the keys and claimed values appear only as
-   keyed hashes (HMAC-SHA-256 under the platform secret), and commits it;
+   keyed hashes (HMAC-SHA-256 under the masking key), and commits it;
 6. answers ``match``, ``mismatched``, ``valid`` and, only where the rule allows it
    (``reveal_existence``), ``found``.
 
