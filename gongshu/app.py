@@ -162,6 +162,9 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.seal import pages as seal_pages
     from gongshu.search import api as search_api
     from gongshu.search import pages as search_pages
+    from gongshu.share import admin_pages as share_admin_pages
+    from gongshu.share import api as share_api
+    from gongshu.share import pages as share_pages
     from gongshu.systems import api as systems_api
     from gongshu.systems import pages as systems_pages
     from gongshu.verification import api as verification_api
@@ -178,6 +181,7 @@ def _include_routers(app: FastAPI) -> None:
     api_modules.append(ingest_pull_api)
     api_modules.append(quality_api)
     api_modules.append(governance_api)
+    api_modules.append(share_api)
     api_modules.append(gate_api)  # /masking/rules
     api_modules.extend([seal_api, verification_api, profiles_api])
     page_modules = [
@@ -200,6 +204,8 @@ def _include_routers(app: FastAPI) -> None:
         workdays_pages,
         notices_pages,
         search_pages,
+        share_pages,
+        share_admin_pages,
         seal_pages,
         verification_pages,
         profiles_pages,

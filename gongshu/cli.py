@@ -20,6 +20,7 @@ from gongshu.quality.cli import app as quality_app
 from gongshu.seal.cli import app as seal_app
 from gongshu.search.cli import app as search_app
 from gongshu.settings import get_settings
+from gongshu.share.cli import app as share_app
 from gongshu.systems.cli import app as systems_app
 from gongshu.verification.cli import app as verify_app
 from gongshu.workdays.cli import app as calendar_app
@@ -44,6 +45,7 @@ app.add_typer(versions_app, name="versions")
 app.add_typer(pull_app, name="pull")
 app.add_typer(quality_app, name="quality")
 app.add_typer(governance_app, name="governance")
+app.add_typer(share_app, name="share")
 app.add_typer(masking_app, name="masking")
 app.add_typer(seal_app, name="seal")
 app.add_typer(verify_app, name="verify")

@@ -46,6 +46,7 @@ from gongshu.demo.data import (
     USERS,
 )
 from gongshu.demo.rows import load_rows
+from gongshu.demo.sharing import load_sharing
 from gongshu.demo.specs import EntrySpec
 from gongshu.orgs import service as orgs_service
 from gongshu.orgs.models import Agency, Region, RegionLevel
@@ -263,6 +264,7 @@ def load_demo(session: Session, *, settings: Settings | None = None) -> DemoSumm
         },
         settings=settings,
     )
+    load_sharing(session)
     return summary_of(session, already_loaded=False)
 
 

@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 M_GRANT_NOT_FOUND = N_("授权不存在")
-M_NOT_ACTIVE = N_("该授权已{status}，无需撤销")
+M_NOT_ACTIVE = N_("该授权当前为“{status}”，无需撤销")
 M_NOT_REVOKER = N_("只有数据提供单位的数据专管员或本级大数据主管部门可以撤销授权")
 M_RETURN_FLOW = N_("数据回流授权随回流设置生效，请在“数据回流”页面停用该条目的回流")
 M_REASON_REQUIRED = N_("请填写撤销理由")
