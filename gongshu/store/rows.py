@@ -142,6 +142,18 @@ def _like_escape(text: str) -> str:
 # --- compiling filters ----------------------------------------------------------------------
 
 
+_DECIMAL_AS_REAL = (
+    "(CASE WHEN typeof({column}) = 'integer' THEN {column} / 1000000.0 "
+    "ELSE CAST({column} AS REAL) END)"
+)
+
+
+def _oversized(f: Filter) -> bool:
+    """Whether a decimal filter holds a value the index cannot store as an exact integer."""
+    values = f.value if isinstance(f.value, tuple) else (f.value,)
+    return any(v is not None and isinstance(to_stored(FieldType.DECIMAL, v), str) for v in values)
+
+
 def _compile(
     checked: Sequence[Filter], types: dict[str, str], *, sqlite: bool, alias: str = ""
 ) -> tuple[list[str], list[Any]]:
@@ -158,9 +170,23 @@ def _compile(
         if f.hashed:
             column = f"{PSEUDONYM_SQL}({column})"
 
-        def bind(value: Any, kind: str = kind, name: str = name, hashed: bool = f.hashed) -> Any:
+        as_real = sqlite and kind == FieldType.DECIMAL and not f.hashed and _oversized(f)
+        if as_real:
+            # Beyond the exact integer form the index stores such values as text: compare
+            # numerically (approximately) instead of by SQLite's type order.
+            column = _DECIMAL_AS_REAL.format(column=column)
+
+        def bind(
+            value: Any,
+            kind: str = kind,
+            name: str = name,
+            hashed: bool = f.hashed,
+            as_real: bool = as_real,
+        ) -> Any:
             if hashed or not sqlite:
                 return value
+            if as_real:
+                return float(value)
             return _stored(kind, name, value)
 
         op, value = f.op, f.value
