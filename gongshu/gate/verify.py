@@ -41,14 +41,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from gongshu.audit.service import record
 from gongshu.auth.actor import Actor
 from gongshu.auth.models import Role
 from gongshu.catalog.models import Dataset, FieldType
-from gongshu.db import unit_of_work
 from gongshu.errors import NotFound, PermissionDenied, ValidationFailed
 from gongshu.gate import filters as filters_mod
-from gongshu.gate import policy
+from gongshu.gate import journal, policy
 from gongshu.gate.policy import MSG_DENIED, MSG_FIELD_DENIED, ReadScope
 from gongshu.i18n import N_
 from gongshu.identifiers import IDENTIFIER_CHECKS
@@ -73,7 +71,7 @@ MAX_PURPOSE = 200
 TZ = ZoneInfo("Asia/Shanghai")
 OPEN_BASIS = "verification_open"
 VERIFY = "data.verify"
-DENIED = "data.denied"
+DENIED = journal.DENIED
 
 MSG_PURPOSE = N_("请说明核验的用途")
 MSG_NO_DATA = N_("该数据集还没有数据")
@@ -391,24 +389,25 @@ def _record(
     result: str,
     **details: Any,
 ) -> None:
-    with unit_of_work(session):
-        record(
-            session,
-            actor,
-            action,
-            "dataset",
-            rule.dataset.id,
-            label=rule.dataset.title,
-            changes={
-                "operation": "verify",
-                "service": rule.service,
-                "purpose": purpose,
-                "basis": basis,
-                "key_field": rule.key_field,
-                "result": result,
-                **details,
-            },
-        )
+    # Through the gate's journal, like every gate decision: committed before the answer
+    # leaves. A verification returns no rows, so it counts nothing against a grant's quota.
+    journal.write_entry(
+        session,
+        actor,
+        action,
+        "dataset",
+        rule.dataset.id,
+        label=rule.dataset.title,
+        changes={
+            "operation": "verify",
+            "service": rule.service,
+            "purpose": purpose,
+            "basis": basis,
+            "key_field": rule.key_field,
+            "result": result,
+            **details,
+        },
+    )
 
 
 def verify(
