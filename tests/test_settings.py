@@ -26,6 +26,7 @@ def test_production_with_a_real_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GONGSHU_ENV", "production")
     monkeypatch.setenv("GONGSHU_SECRET_KEY", "k" * 48)
     monkeypatch.setenv("GONGSHU_ARGON2_PROFILE", "default")
+    monkeypatch.setenv("GONGSHU_MASKING_KEY", "m" * 40)
     settings = Settings()
     assert settings.admin_totp_required is True
 
@@ -46,3 +47,14 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert settings.session_timeout_minutes == 5
     assert settings.default_language == "en"
+
+
+def test_production_requires_a_masking_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GONGSHU_ENV", "production")
+    monkeypatch.setenv("GONGSHU_SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("GONGSHU_ARGON2_PROFILE", "default")
+    monkeypatch.delenv("GONGSHU_MASKING_KEY", raising=False)
+    with pytest.raises(ValidationError, match="MASKING_KEY"):
+        Settings()
+    monkeypatch.setenv("GONGSHU_MASKING_KEY", "m" * 40)
+    assert Settings().masking_secret == b"m" * 40

@@ -144,10 +144,11 @@ def test_production_requires_admin_totp(settings: Settings, bureau_admin: Person
         env="production",
         secret_key="p" * 40,
         argon2_profile="default",
+        masking_key="m" * 40,
         database_url=settings.sqlalchemy_url,
     )
     assert production.admin_totp_required
     assert service.actor_for_user(bureau_admin.user, production).needs_totp_enrollment
     assert not service.actor_for_user(bureau_admin.user, settings).needs_totp_enrollment
     with pytest.raises(ValueError, match="fast"):
-        Settings(env="production", secret_key="p" * 40, argon2_profile="fast")
+        Settings(env="production", secret_key="p" * 40, argon2_profile="fast", masking_key="m" * 40)
