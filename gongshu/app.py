@@ -142,6 +142,7 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.catalog import list_pages as catalog_list_pages
     from gongshu.catalog import pages as catalog_pages
     from gongshu.catalog import workflow_api, workflow_pages
+    from gongshu.dataapi import api as dataapi_api
     from gongshu.gate import api as gate_api
     from gongshu.gate import pages as gate_pages
     from gongshu.governance import api as governance_api
@@ -184,6 +185,7 @@ def _include_routers(app: FastAPI) -> None:
     api_modules.append(share_api)
     api_modules.append(gate_api)  # /masking/rules
     api_modules.extend([seal_api, verification_api, profiles_api])
+    api_modules.append(dataapi_api)
     page_modules = [
         web_pages,
         auth_pages,

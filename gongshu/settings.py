@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     share_reassess_months: int = Field(default=12, ge=1, le=60)
     share_reassess_remind_days: int = Field(default=30, ge=1, le=365)
 
+    # The data API (docs/data-api.md): requests per minute per API key or user (0: no
+    # limit; a key's own rate_limit_per_minute wins), the burst a bucket holds, and the
+    # most rows an XLSX export may hold (beyond it: CSV or Parquet).
+    data_api_rate_per_minute: int = Field(default=600, ge=0)
+    data_api_burst: int = Field(default=60, ge=1)
+    data_api_xlsx_max_rows: int = Field(default=3_000_000, ge=1)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env == "production":
