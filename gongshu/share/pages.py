@@ -38,7 +38,7 @@ from gongshu.share.schemas import (
 from gongshu.validation import parse
 from gongshu.web.deps import ActorDep, CsrfDep, SessionDep
 from gongshu.web.templating import env, render, render_hook
-from gongshu.workdays.calendar import local_today
+from gongshu.workdays.calendar import TZ, local_today
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -142,6 +142,16 @@ def _nav(actor: Actor | None) -> list[tuple[str, str]]:
     return list(unique.items())
 
 
+def until_text(moment: dt.datetime | None) -> str:
+    """A grant's end as people say it: a date-only end runs to "24:00" of its last day."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(TZ)
+    if local.time() == dt.time():
+        return (local.date() - dt.timedelta(days=1)).isoformat() + " 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
 def base_context(actor: Actor | None, current: str) -> dict[str, Any]:
     return {
         "share_tabs": _nav(actor),
@@ -153,6 +163,7 @@ def base_context(actor: Actor | None, current: str) -> dict[str, Any]:
         "grant_status_label": rules.grant_status_label,
         "grant_status_kind": lambda s: rules.GRANT_STATUS_KINDS.get(s, ""),
         "step_labels": STEP_LABELS,
+        "until": until_text,
     }
 
 

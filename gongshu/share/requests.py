@@ -945,6 +945,11 @@ def revoke_request(
     """Revoke the grant a request led to (``issuing.revoke_grant``)."""
     actor = require_login(actor)
     request = get_request(session, actor, request_id)
+    if not (
+        rules.decides(actor, request.provider_agency_id)
+        or rules.arbitrates(actor, request.dataset)
+    ):
+        raise PermissionDenied(issuing.M_NOT_REVOKER)
     if request.grant_id is None or request.status not in (
         RequestStatus.GRANTED,
         RequestStatus.ACTIVE,
