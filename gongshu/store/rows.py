@@ -370,8 +370,12 @@ def page(
     full_order = [*order, (POS_COLUMN, tie_desc)]
     if after is not None:
         condition, extra = _after(full_order, _decode_cursor(version, order, after))
-        clauses.append(condition)
-        params.extend(extra)
+        # First: of two lower bounds on one column (a reader's `ge` filter on the sort field
+        # and the cursor's), SQLite seeks with the first written, and a page deep in a
+        # range would walk from the filter's bound to the cursor (measured: 150 ms instead
+        # of 5 ms 3,000 days into a date range over 5 M rows).
+        clauses.insert(0, condition)
+        params[:0] = extra
     select_cols = [*(n for n, _ in full_order), *names]
     sql = (
         f"SELECT {', '.join(quote(c) for c in select_cols)} FROM rows"  # noqa: S608 — names checked
