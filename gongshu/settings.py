@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     # Verification (docs/verification.md): checks one body may make per minute (0: no limit).
     verify_rate_per_minute: int = Field(default=6000, ge=0)
 
+    # Open-data interoperability (docs/ckan-api.md, docs/dcat.md): the licence open data is
+    # released under (CKAN license_id, DCAT dct:license, Data Package licenses).
+    open_license_id: str = "CC-BY-4.0"
+    open_license_title: str = "Creative Commons Attribution 4.0"
+    open_license_url: str = "https://creativecommons.org/licenses/by/4.0/"
+
 
 @lru_cache
 def get_settings() -> Settings:
