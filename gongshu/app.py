@@ -143,6 +143,7 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.catalog import pages as catalog_pages
     from gongshu.catalog import workflow_api, workflow_pages
     from gongshu.dataapi import api as dataapi_api
+    from gongshu.dataapi import pages as dataapi_pages
     from gongshu.gate import api as gate_api
     from gongshu.gate import pages as gate_pages
     from gongshu.governance import api as governance_api
@@ -155,6 +156,7 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.notices import pages as notices_pages
     from gongshu.orgs import api as orgs_api
     from gongshu.orgs import pages as orgs_pages
+    from gongshu.portal import interop as portal_interop
     from gongshu.profiles import api as profiles_api
     from gongshu.profiles import pages as profiles_pages
     from gongshu.quality import api as quality_api
@@ -188,6 +190,7 @@ def _include_routers(app: FastAPI) -> None:
     api_modules.append(dataapi_api)
     page_modules = [
         web_pages,
+        portal_interop,  # /api/3/action/*, /catalog.ttl, /dataset/{ref}.ttl before portal pages
         auth_pages,
         orgs_pages,
         # Fixed paths such as /catalog/export come before /catalog/{dataset_id}.
@@ -211,6 +214,7 @@ def _include_routers(app: FastAPI) -> None:
         seal_pages,
         verification_pages,
         profiles_pages,
+        dataapi_pages,
     ]
     for module in api_modules:
         app.include_router(module.router, prefix="/api/v1")
