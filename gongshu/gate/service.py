@@ -85,6 +85,7 @@ __all__ = [
     "QuotaExceeded",
     "VersionDiff",
     "aggregate",
+    "check_clear",
     "check_read",
     "count",
     "diff",
@@ -867,6 +868,17 @@ def check_read(session: Session, actor: Actor, dataset: Dataset) -> ReadScope:
     """The reader's widest scope on the dataset, or ``PermissionDenied`` (reads nothing,
     records nothing: for links, buttons and pages about the data)."""
     return policy.require_read(session, actor, dataset)
+
+
+def check_clear(session: Session, actor: Actor, dataset: Dataset) -> ReadScope:
+    """The scope of a reader who reads the dataset in the clear — the platform, the bureau or
+    the provider — or ``PermissionDenied``. For the provider's own views (ingestions,
+    versions and their quality reports, traces), which show every field and row; a grant
+    reader reads through the gate's reads instead."""
+    scope = policy.require_read(session, actor, dataset)
+    if scope.masked:
+        raise PermissionDenied(MSG_DENIED)
+    return scope
 
 
 def open_file(

@@ -83,7 +83,7 @@ def _ingestion(session: Session, actor: Actor, ingestion_id: int) -> tuple[Inges
     if ingestion is None:
         raise NotFound(service.MSG_NO_INGESTION)
     dataset = _dataset(session, actor, ingestion.dataset_id)
-    gate.check_read(session, actor, dataset)
+    gate.check_clear(session, actor, dataset)
     return ingestion, dataset
 
 
@@ -167,7 +167,7 @@ def upload(
 )
 def list_ingestions(session: SessionDep, actor: ActorDep, dataset_id: int) -> list[IngestionRead]:
     dataset = _dataset(session, actor, dataset_id)
-    gate.check_read(session, actor, dataset)
+    gate.check_clear(session, actor, dataset)
     return [ingestion_read(session, i) for i in service.ingestions(session, dataset.id)]
 
 
@@ -194,7 +194,7 @@ def rejected_rows(session: SessionDep, actor: ActorDep, ingestion_id: int) -> Re
 )
 def get_profile(session: SessionDep, actor: ActorDep, dataset_id: int) -> ProfileRead:
     dataset = _dataset(session, actor, dataset_id)
-    gate.check_read(session, actor, dataset)
+    gate.check_clear(session, actor, dataset)
     return ProfileRead.model_validate(service.profile_of(session, dataset.id))
 
 
@@ -220,7 +220,7 @@ def put_profile(
 )
 def list_versions(session: SessionDep, actor: ActorDep, dataset_id: int) -> list[VersionRead]:
     dataset = _dataset(session, actor, dataset_id)
-    gate.check_read(session, actor, dataset)
+    gate.check_clear(session, actor, dataset)
     current = current_version(session, dataset.id)
     return [version_read(v, current) for v in history.history(session, dataset.id)]
 
@@ -232,7 +232,7 @@ def list_versions(session: SessionDep, actor: ActorDep, dataset_id: int) -> list
 )
 def get_version(session: SessionDep, actor: ActorDep, dataset_id: int, number: int) -> VersionRead:
     dataset = _dataset(session, actor, dataset_id)
-    gate.check_read(session, actor, dataset)
+    gate.check_clear(session, actor, dataset)
     version = history.version_by_number(session, dataset.id, number)
     return version_read(version, current_version(session, dataset.id))
 
@@ -369,6 +369,7 @@ def trace(
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> TraceRead:
     dataset = _dataset(session, actor, dataset_id)
+    gate.check_clear(session, actor, dataset)
     chosen = history.version_by_number(session, dataset.id, version) if version else None
     found = history.trace(session, actor, dataset, [key], version=chosen)
     return history.trace_read(found)

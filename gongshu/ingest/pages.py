@@ -27,7 +27,7 @@ DELIMITERS = {"": "", ",": ",", "\\t": "\t", ";": ";", "|": "|"}
 
 def _may_read(session: Any, actor: Any, dataset: Any) -> bool:
     try:
-        gate.check_read(session, actor, dataset)
+        gate.check_clear(session, actor, dataset)
     except PermissionDenied:
         return False
     return True
@@ -192,7 +192,7 @@ def ingestion_page(
     request: Request, session: SessionDep, actor: ActorDep, dataset_id: int, ingestion_id: int
 ) -> Response:
     dataset = catalog.get_dataset(session, actor, dataset_id)
-    gate.check_read(session, actor, dataset)
+    gate.check_clear(session, actor, dataset)
     ingestion = session.get(Ingestion, ingestion_id)
     if ingestion is None or ingestion.dataset_id != dataset.id:
         raise NotFound(service.MSG_NO_INGESTION)
@@ -226,7 +226,7 @@ def versions_page(
     request: Request, session: SessionDep, actor: ActorDep, dataset_id: int
 ) -> Response:
     dataset = catalog.get_dataset(session, actor, dataset_id)
-    gate.check_read(session, actor, dataset)
+    gate.check_clear(session, actor, dataset)
     versions = history.history(session, dataset.id)
     current = current_version(session, dataset.id)
     return render(
@@ -270,7 +270,7 @@ def version_page(
     request: Request, session: SessionDep, actor: ActorDep, dataset_id: int, number: int
 ) -> Response:
     dataset = catalog.get_dataset(session, actor, dataset_id)
-    gate.check_read(session, actor, dataset)
+    gate.check_clear(session, actor, dataset)
     version = history.version_by_number(session, dataset.id, number)
     current = current_version(session, dataset.id)
     return render(
@@ -289,7 +289,7 @@ def version_page(
 @router.get("/catalog/{dataset_id}/trace", response_class=HTMLResponse)
 def trace_page(request: Request, session: SessionDep, actor: ActorDep, dataset_id: int) -> Response:
     dataset = catalog.get_dataset(session, actor, dataset_id)
-    gate.check_read(session, actor, dataset)
+    gate.check_clear(session, actor, dataset)
     key = request.query_params.get("key", "").strip()
     found = None
     error = ""

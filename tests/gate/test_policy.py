@@ -8,13 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.audit.models import AuditEntry
 from gongshu.auth.actor import Actor
 from gongshu.auth.models import Role
-from gongshu.catalog.models import Dataset
+from gongshu.catalog.models import Dataset, DatasetState, Sensitivity
 from gongshu.db import utcnow
 from gongshu.errors import PermissionDenied
 from gongshu.gate import service as gate
@@ -27,7 +28,7 @@ from gongshu.settings import get_settings
 from gongshu.share.models import Grant, GrantStatus
 from gongshu.store.models import DatasetVersion
 from gongshu.store.storage import LocalStorage
-from tests.factories import Person
+from tests.factories import Person, api_headers
 from tests.gate.conftest import person, person_id
 
 KEY = get_settings().masking_secret
@@ -136,9 +137,7 @@ def test_a_grant_reader_sees_its_fields_and_rows_masked_as_configured(
     )
 
 
-def _kind(name: str) -> Any:
-    from gongshu.catalog.models import Sensitivity
-
+def _kind(name: str) -> Sensitivity:
     return {"name": Sensitivity.NAME}[name]
 
 
@@ -357,3 +356,23 @@ def test_export_must_fit_the_quota_and_carries_the_fingerprint(
     batches = list(done.batches)
     assert sum(b.num_rows for b in batches) == 10
     assert batches[0].schema.equals(done.schema)
+
+
+def test_the_providers_own_views_stay_with_clear_readers(
+    db: Session,
+    client: TestClient,
+    officer: Person,
+    grantee: Person,
+    people: Dataset,
+    make_grant: MakeGrant,
+) -> None:
+    people.state = DatasetState.PUBLISHED  # a draft is not even visible to other bodies
+    db.flush()
+    make_grant(people, grantee.user.agency_id)
+    assert gate.check_read(db, grantee.actor, people).basis == "grant"
+    with pytest.raises(PermissionDenied):
+        gate.check_clear(db, grantee.actor, people)
+    for path in ("ingestions", "versions", "ingest-profile"):
+        url = f"/api/v1/datasets/{people.id}/{path}"
+        assert client.get(url, headers=api_headers(client, grantee)).status_code == 403
+        assert client.get(url, headers=api_headers(client, officer)).status_code == 200
