@@ -131,6 +131,14 @@ class Builder:
     def add(self, s: URIRef, p: URIRef, o: Any) -> None:
         self.g.add((s, p, o))
 
+    def link(self, url: str) -> URIRef:
+        """An address used as a value (download, endpoint, telephone): typed too, so that
+        every node of the graph has its ``rdf:type``."""
+        node = URIRef(url)
+        if self.once(node):
+            self.add(node, RDF.type, RDFS.Resource)
+        return node
+
     # shared nodes
 
     def city_agent(self) -> URIRef:
@@ -204,7 +212,7 @@ class Builder:
             self.add(node, VCARD.fn, _zh(agency.name))
             phone = "".join(c for c in agency.phone if c.isdigit() or c in "+-")
             if phone:
-                self.add(node, VCARD.hasTelephone, URIRef(f"tel:{phone}"))
+                self.add(node, VCARD.hasTelephone, self.link(f"tel:{phone}"))
             if agency.address:
                 address = URIRef(naming.agency_url(agency) + "#address")
                 self.add(node, VCARD.hasAddress, address)
@@ -257,15 +265,15 @@ class Builder:
             s = self.data_api
             self.add(s, RDF.type, DCAT.DataService)
             self.add(s, DCTERMS.title, _zh(translate(DATA_API_TITLE, "zh")))
-            self.add(s, DCAT.endpointURL, URIRef(f"{self.base}/api/v1/data"))
-            self.add(s, DCAT.endpointDescription, URIRef(f"{self.base}/api/v1/openapi.json"))
+            self.add(s, DCAT.endpointURL, self.link(f"{self.base}/api/v1/data"))
+            self.add(s, DCAT.endpointDescription, self.link(f"{self.base}/api/v1/openapi.json"))
             self.add(s, DCTERMS.publisher, self.city_agent())
             self.add(s, DCTERMS.license, self.licence_node())
         if self.once(self.ckan_api):
             s = self.ckan_api
             self.add(s, RDF.type, DCAT.DataService)
             self.add(s, DCTERMS.title, _zh(translate(CKAN_API_TITLE, "zh")))
-            self.add(s, DCAT.endpointURL, URIRef(f"{self.base}/api/3/action/"))
+            self.add(s, DCAT.endpointURL, self.link(f"{self.base}/api/3/action/"))
             self.add(s, DCTERMS.conformsTo, self.standard(CKAN_API_SPEC, "CKAN Action API 2.10"))
             self.add(s, DCTERMS.publisher, self.city_agent())
             self.add(s, DCTERMS.license, self.licence_node())
@@ -311,7 +319,7 @@ class Builder:
         self, dataset: Dataset, version: DatasetVersion, dataset_node: URIRef, fmt: str
     ) -> URIRef:
         node = URIRef(f"{dataset_node}/distribution/{fmt}")
-        url = URIRef(naming.export_url(dataset, fmt))
+        url = self.link(naming.export_url(dataset, fmt))
         data_api, _ckan = self.services()
         self.add(node, RDF.type, DCAT.Distribution)
         self.add(node, DCTERMS.title, _zh(f"{dataset.title} ({fmt.upper()})"))
@@ -328,7 +336,7 @@ class Builder:
         self, dataset: Dataset, version: DatasetVersion, dataset_node: URIRef
     ) -> URIRef:
         node = URIRef(f"{dataset_node}/distribution/datapackage")
-        url = URIRef(naming.datapackage_url(dataset))
+        url = self.link(naming.datapackage_url(dataset))
         self.add(node, RDF.type, DCAT.Distribution)
         self.add(node, DCTERMS.title, _zh(translate(DATA_PACKAGE_TITLE, "zh")))
         self.add(node, DCAT.accessURL, url)
@@ -351,7 +359,8 @@ class Builder:
         add(node, DCTERMS.description, _zh(translate(CATALOG_DESCRIPTION, "zh", city=self.city)))
         add(node, DCTERMS.publisher, self.city_agent())
         homepage = URIRef(f"{self.base}/")
-        add(homepage, RDF.type, FOAF.Document)
+        if self.once(homepage):
+            add(homepage, RDF.type, FOAF.Document)
         add(node, FOAF.homepage, homepage)
         add(node, DCTERMS.language, self.language())
         add(node, DCTERMS.license, self.licence_node())
