@@ -162,8 +162,8 @@ class DatasetteFile:
         self.conn.execute("COMMIT")
         for i, cols in enumerate(INDEXES):
             self.conn.execute(f"CREATE INDEX ix_{i} ON {TABLE} ({', '.join(cols)})")
-        # The same sampled statistics as the serving index.
-        self.conn.execute("PRAGMA analysis_limit=1000")
+        # The same statistics as the serving index (gongshu.store.serving): exact.
+        self.conn.execute("PRAGMA analysis_limit=0")
         self.conn.execute("ANALYZE")
         self.conn.execute("PRAGMA journal_mode=DELETE")
         self.conn.close()

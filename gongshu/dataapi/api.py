@@ -36,7 +36,7 @@ from gongshu.dataapi.schemas import (
     FingerprintExport,
     FingerprintGrant,
     FingerprintRead,
-    RowsPage,
+    DataRowsPage,
 )
 from gongshu.db import utcnow
 from gongshu.errors import ValidationFailed
@@ -270,7 +270,7 @@ def trace_fingerprint(session: SessionDep, actor: ActorDep, fingerprint: str) ->
 
 @router.get(
     "/{ref:path}/rows",
-    response_model=RowsPage,
+    response_model=DataRowsPage,
     summary="Read a page of rows",
     description=(
         "One page of the entry's rows through the gate (grant scope, masking, audit). "

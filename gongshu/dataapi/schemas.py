@@ -31,7 +31,7 @@ class FieldInfo(BaseModel):
     masked: bool = Field(default=False, description="the reader sees this field masked by the gate")
 
 
-class RowsPage(BaseModel):
+class DataRowsPage(BaseModel):
     """One page of rows and where the next one starts."""
 
     dataset: DatasetRef
