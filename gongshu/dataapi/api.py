@@ -31,12 +31,12 @@ from gongshu.dataapi.schemas import (
     AggregateRead,
     CountRead,
     DataInfo,
+    DataRowsPage,
     DatasetRef,
     FieldInfo,
     FingerprintExport,
     FingerprintGrant,
     FingerprintRead,
-    DataRowsPage,
 )
 from gongshu.db import utcnow
 from gongshu.errors import ValidationFailed
