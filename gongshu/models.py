@@ -1,6 +1,6 @@
 """Imports every model so that the metadata (and Alembic) sees all tables."""
 
-from gongshu.audit.models import AuditEntry, AuditHead
+from gongshu.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from gongshu.auth.models import ApiKey, LoginSession, PasswordHistory, User, UserRole
 from gongshu.catalog.models import Dataset, Field
 from gongshu.gate.models import GrantRowUsage, MaskRule  # noqa: F401 — the gate's tables
@@ -37,6 +37,7 @@ __all__ = [
     "ApiKey",
     "Assessment",
     "AssessmentPlan",
+    "AuditCheckpoint",
     "AuditEntry",
     "AuditHead",
     "CalendarOverride",

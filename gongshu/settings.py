@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     # Verification (docs/verification.md): checks one body may make per minute (0: no limit).
     verify_rate_per_minute: int = Field(default=6000, ge=0)
 
+    # The audit chain (docs/audit.md): a signed checkpoint every N entries or M minutes, and
+    # the most entries one grouped commit of gate entries holds.
+    audit_checkpoint_entries: int = Field(default=10_000, ge=1)
+    audit_checkpoint_minutes: int = Field(default=60, ge=1)
+    audit_group_max_entries: int = Field(default=500, ge=1, le=10_000)
+
     # Open-data interoperability (docs/ckan-api.md, docs/dcat.md): the licence open data is
     # released under (CKAN license_id, DCAT dct:license, Data Package licenses).
     open_license_id: str = "CC-BY-4.0"

@@ -2,8 +2,13 @@
 
 Every service write calls ``record`` inside its own transaction, so the change and its audit
 entry commit or roll back together. Each entry stores its predecessor's hash and a SHA-256
-over all its own stored columns (canonical JSON); ``verify`` recomputes both along the chain
-and checks the head row, so a modified, deleted, inserted or reordered entry is caught.
+over all its own stored columns (:mod:`gongshu.audit.chain`); ``verify`` recomputes both
+along the chain, checks the head row and every signed checkpoint, so a modified, deleted,
+inserted or reordered entry is caught, and so is a chain rewritten with fresh hashes once a
+checkpoint covering it has been kept outside.
+
+Gate reads append through :mod:`gongshu.audit.group` (several requests' entries in one
+commit); both paths lock the same head row, so they interleave into one chain.
 """
 
 from __future__ import annotations
@@ -11,21 +16,33 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
-import hashlib
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from gongshu.audit.chain import (
+    HASH_VERSION,
+    canonical_json,
+    clean_text,
+    derive,
+    iso_at,
+    v1_hash,
+    v2_digest,
+    v2_fields,
+)
 from gongshu.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from gongshu.auth.actor import Actor
 from gongshu.db import utcnow
 from gongshu.i18n import Language, translate
+
+if TYPE_CHECKING:
+    from gongshu.audit.checkpoint import ExportedCheckpoint
+    from gongshu.settings import Settings
 
 HEAD_ID = 1
 
@@ -63,26 +80,48 @@ def diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _hash_entry(entry: AuditEntry) -> str:
-    body = {
-        "seq": entry.seq,
-        "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor_id": entry.actor_id,
-        "actor_name": entry.actor_name,
-        "agency_id": entry.agency_id,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "object_label": entry.object_label,
-        "changes": entry.changes,
-        "request_id": entry.request_id,
-        "ip": entry.ip,
-        "prev_hash": entry.prev_hash,
-    }
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """The hash an entry should carry, by its own hash version (see gongshu.audit.chain)."""
+    at_iso = iso_at(entry.at)
+    if entry.hash_version == HASH_VERSION:
+        return v2_digest(
+            v2_fields(
+                seq=entry.seq,
+                at_iso=at_iso,
+                actor_id=entry.actor_id,
+                actor_name=entry.actor_name,
+                agency_id=entry.agency_id,
+                action=entry.action,
+                object_type=entry.object_type,
+                object_id=entry.object_id,
+                object_label=entry.object_label,
+                changes_json=canonical_json(entry.changes),
+                request_id=entry.request_id,
+                ip=entry.ip,
+                prev_hash=entry.prev_hash,
+                dataset_id=entry.dataset_id,
+                result=entry.result,
+                rows=entry.rows,
+            )
+        ).hex()
+    return v1_hash(
+        seq=entry.seq,
+        at_iso=at_iso,
+        actor_id=entry.actor_id,
+        actor_name=entry.actor_name,
+        agency_id=entry.agency_id,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        object_label=entry.object_label,
+        changes=entry.changes,
+        request_id=entry.request_id,
+        ip=entry.ip,
+        prev_hash=entry.prev_hash,
+    )
 
 
-def _lock_head(session: Session) -> AuditHead:
+def lock_head(session: Session) -> AuditHead:
+    """The chain's head row, created if missing and locked until the transaction ends."""
     dialect = session.get_bind().dialect.name
     values = {"id": HEAD_ID, "seq": 0, "entry_hash": GENESIS_HASH}
     if dialect == "postgresql":
@@ -91,6 +130,117 @@ def _lock_head(session: Session) -> AuditHead:
         session.execute(sqlite_insert(AuditHead).values(values).on_conflict_do_nothing())
     stmt = select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
     return session.scalars(stmt.execution_options(populate_existing=True)).one()
+
+
+_lock_head = lock_head
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An entry's content before it has a place in the chain (seq, time, predecessor)."""
+
+    actor_id: int | None
+    actor_name: str
+    agency_id: int | None
+    action: str
+    object_type: str
+    object_id: str
+    object_label: str
+    changes: dict[str, Any]
+    changes_json: str
+    request_id: str
+    ip: str
+    dataset_id: int | None
+    result: str
+    rows: int | None
+
+
+def prepare(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: object,
+    *,
+    label: str = "",
+    changes: Mapping[str, Any] | None = None,
+) -> Prepared:
+    """Clean and serialise an entry's content; raises on content that cannot be stored
+    (so one bad entry fails its own caller, never a whole group commit)."""
+    content = plain(dict(changes or {}))
+    text = canonical_json(content)
+    object_text = clean_text(str(object_id))[:64]
+    action_text = clean_text(action)[:64]
+    type_text = clean_text(object_type)[:32]
+    dataset_id, result, rows = derive(action_text, type_text, object_text, content)
+    return Prepared(
+        actor_id=actor.user_id,
+        actor_name=clean_text(actor.name)[:100],
+        agency_id=actor.agency_id,
+        action=action_text,
+        object_type=type_text,
+        object_id=object_text,
+        object_label=clean_text(label)[:300],
+        changes=content,
+        changes_json=text,
+        request_id=clean_text(actor.request_id)[:64],
+        ip=clean_text(actor.ip)[:64],
+        dataset_id=dataset_id,
+        result=result,
+        rows=rows,
+    )
+
+
+def chained(item: Prepared, seq: int, prev_hash: str, at: dt.datetime) -> dict[str, Any]:
+    """The column values of ``item`` placed at ``seq`` after ``prev_hash``, hash included."""
+    entry_hash = v2_digest(
+        v2_fields(
+            seq=seq,
+            at_iso=iso_at(at),
+            actor_id=item.actor_id,
+            actor_name=item.actor_name,
+            agency_id=item.agency_id,
+            action=item.action,
+            object_type=item.object_type,
+            object_id=item.object_id,
+            object_label=item.object_label,
+            changes_json=item.changes_json,
+            request_id=item.request_id,
+            ip=item.ip,
+            prev_hash=prev_hash,
+            dataset_id=item.dataset_id,
+            result=item.result,
+            rows=item.rows,
+        )
+    ).hex()
+    return {
+        "seq": seq,
+        "at": at,
+        "actor_id": item.actor_id,
+        "actor_name": item.actor_name,
+        "agency_id": item.agency_id,
+        "action": item.action,
+        "object_type": item.object_type,
+        "object_id": item.object_id,
+        "object_label": item.object_label,
+        "changes": item.changes,
+        "request_id": item.request_id,
+        "ip": item.ip,
+        "prev_hash": prev_hash,
+        "entry_hash": entry_hash,
+        "hash_version": HASH_VERSION,
+        "dataset_id": item.dataset_id,
+        "result": item.result,
+        "rows": item.rows,
+    }
+
+
+def after_append(session: Session, first_seq: int, last_seq: int) -> None:
+    """Queue a checkpoint when entries ``first_seq``–``last_seq`` cross a multiple of
+    ``GONGSHU_AUDIT_CHECKPOINT_ENTRIES``, and start the timed checkpoints with the first
+    entry of a new chain (in the appending transaction: no entry, no job)."""
+    from gongshu.audit.jobs import on_append
+
+    on_append(session, first_seq, last_seq)
 
 
 def record(
@@ -106,38 +256,31 @@ def record(
     """Append one entry to the chain, in the caller's transaction.
 
     ``action`` is a dotted name documented in docs/audit.md (``agency.create``, …);
-    ``changes`` is usually ``diff(before, after)``.
+    ``changes`` is usually ``diff(before, after)``. Gate reads, which must be durable
+    before rows leave, use :func:`gongshu.audit.group.append_durable` instead.
     """
+    item = prepare(actor, action, object_type, object_id, label=label, changes=changes)
     session.flush()
-    head = _lock_head(session)
-    entry = AuditEntry(
-        seq=head.seq + 1,
-        at=utcnow(),
-        actor_id=actor.user_id,
-        actor_name=actor.name,
-        agency_id=actor.agency_id,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        object_label=label[:300],
-        changes=plain(dict(changes or {})),
-        request_id=actor.request_id,
-        ip=actor.ip,
-        prev_hash=head.entry_hash,
-    )
-    entry.entry_hash = _hash_entry(entry)
+    head = lock_head(session)
+    entry = AuditEntry(**chained(item, head.seq + 1, head.entry_hash, utcnow()))
     session.add(entry)
     session.flush()
     head.seq = entry.seq
     head.entry_hash = entry.entry_hash
     head.entry_id = entry.id
+    after_append(session, entry.seq, entry.seq)
     session.flush()
     return entry
 
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """The outcome of recomputing the chain."""
+    """The outcome of recomputing the chain and checking its checkpoints.
+
+    ``broken_seq`` is the first entry that does not fit (for a checkpoint whose root no
+    longer matches: the first entry of the range it covers since the previous good one);
+    ``checkpoint_id`` names the checkpoint involved, if any.
+    """
 
     ok: bool
     checked: int
@@ -145,62 +288,27 @@ class VerifyResult:
     broken_id: int | None = None
     reason: str = ""  # a message id (Chinese), filled with ``params``
     params: dict[str, Any] | None = None
+    checkpoints: int = 0
+    external: int = 0
+    checkpoint_id: int | None = None
+    seconds: float = 0.0
 
     def localized_reason(self, lang: Language | None = None) -> str:
         return translate(self.reason, lang, **(self.params or {}))
 
 
-def verify(session: Session, batch: int = 5000) -> VerifyResult:
-    """Recompute the whole chain and name the first entry that does not fit."""
-    stmt = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
-    result = session.scalars(stmt)
-    try:
-        return _verify_entries(session, result)
-    finally:
-        result.close()  # a server-side cursor on PostgreSQL, left early on a broken chain
+def verify(
+    session: Session,
+    batch: int = 10_000,
+    *,
+    external: Sequence[ExportedCheckpoint] = (),
+    settings: Settings | None = None,
+) -> VerifyResult:
+    """Recompute the whole chain and every checkpoint; name the first entry that does not
+    fit. ``external`` are checkpoints an outside party kept (``checkpoints export``)."""
+    from gongshu.audit.verify import verify_chain
 
-
-def _verify_entries(session: Session, entries: Iterable[AuditEntry]) -> VerifyResult:
-    expected_seq = 1
-    prev = GENESIS_HASH
-    checked = 0
-    for entry in entries:
-        if entry.seq != expected_seq:
-            return VerifyResult(
-                False,
-                checked,
-                entry.seq,
-                entry.id,
-                "序号不连续：应为 {expected}，实为 {actual}",
-                {"expected": expected_seq, "actual": entry.seq},
-            )
-        if entry.prev_hash != prev:
-            return VerifyResult(
-                False,
-                checked,
-                entry.seq,
-                entry.id,
-                "前一条记录的哈希不匹配（记录被删除、插入或重排）",
-            )
-        if _hash_entry(entry) != entry.entry_hash:
-            return VerifyResult(
-                False, checked, entry.seq, entry.id, "记录内容与其哈希不符（记录被篡改）"
-            )
-        prev = entry.entry_hash
-        expected_seq += 1
-        checked += 1
-    head = session.get(AuditHead, HEAD_ID)
-    head_seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
-    if head_seq != checked or head_hash != prev:
-        return VerifyResult(
-            False,
-            checked,
-            checked + 1 if head_seq > checked else checked,
-            None,
-            "链头指向第 {head} 条，但链上只有 {count} 条（末尾记录被删除或链头被改动）",
-            {"head": head_seq, "count": checked},
-        )
-    return VerifyResult(True, checked)
+    return verify_chain(session, batch=batch, external=external, settings=settings)
 
 
 def history(session: Session, object_type: str, object_id: object) -> list[AuditEntry]:
