@@ -95,6 +95,8 @@ def scratch_env(workdir: Path, sqlite: bool) -> dict[str, str]:
         GONGSHU_DATA_DIR=str(workdir / "data"),
         GONGSHU_DATABASE_URL=f"sqlite:///{workdir / 'gongshu.db'}" if sqlite else PG_URL,
         GONGSHU_EMBEDDED_WORKER="false",
+        # The servers run this checkout's code, whatever the environment has installed.
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
         # The benchmark measures throughput: one client is allowed as many requests as it
         # can send (the limiter still runs on every request).
         GONGSHU_DATA_API_RATE_PER_MINUTE="100000000",
