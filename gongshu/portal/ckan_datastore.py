@@ -288,7 +288,7 @@ def datastore_search(session: Session, actor: Actor, params: Params) -> dict[str
                     seen += 1
             if not include_total and seen >= offset + limit:
                 break
-        total = seen
+        total = seen if include_total else None
     else:
         if include_total:
             total = gate.count(

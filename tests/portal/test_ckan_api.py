@@ -337,6 +337,10 @@ def test_datastore_search_as_the_provider(
 
     text = ok(call(client, "datastore_search", key, resource_id=rid, q="企业12有限"))
     assert [r["name"] for r in text["records"]] == ["临沂市开放测试企业12有限公司"]
+    untotalled = ok(
+        call(client, "datastore_search", key, resource_id=rid, q="企业1", include_total=False)
+    )
+    assert "total" not in untotalled and untotalled["records"]
     by_field = ok(call(client, "datastore_search", key, resource_id=rid, q={"name": "企业1"}))
     assert by_field["total"] == len([r for r in rows if "企业1" in r["name"]])
     lists = ok(
