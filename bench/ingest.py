@@ -31,6 +31,7 @@ last line is one JSON object (``ratio_vs_pyarrow``, ``ratio_vs_frictionless``,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -270,13 +271,21 @@ def child(path: Path, result_path: Path) -> None:
     from gongshu.ingest.service import IngestResult, ingest_file
     from gongshu.settings import get_settings
 
-    peak = [0]
+    peak = [0, 0, 0]  # the process with its children, the process alone, the children
     done = threading.Event()
 
     def sample() -> None:
+        # The serving index is loaded by a child process: its memory counts too.
         process = psutil.Process()
         while not done.is_set():
-            peak[0] = max(peak[0], process.memory_info().rss)
+            own = process.memory_info().rss
+            children = 0
+            for kid in process.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    children += kid.memory_info().rss
+            peak[0] = max(peak[0], own + children)
+            peak[1] = max(peak[1], own)
+            peak[2] = max(peak[2], children)
             done.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -318,6 +327,8 @@ def child(path: Path, result_path: Path) -> None:
     done.set()
     sampler.join()
     out["sampled_peak_rss_mb"] = peak[0] / 2**20
+    out["sampled_peak_rss_own_mb"] = peak[1] / 2**20
+    out["sampled_peak_rss_children_mb"] = peak[2] / 2**20
     session.close()
     engine.dispose()
     result_path.write_text(json.dumps(out))
@@ -423,7 +434,8 @@ def run(workdir: Path, rows: int, invalid_rate: float) -> dict[str, Any]:
         f"{TARGET_LIVE_S_PER_MILLION:.0f} (CKAN xloader: 206)"
     )
     log(
-        f"   peak RSS (Gongshu)      {gs['peak_rss_mb']:8.0f}   MB, target < "
+        f"   peak RSS (Gongshu)      {gs['peak_rss_mb']:8.0f}   MB (with the index loader "
+        f"process), target < "
         f"{TARGET_PEAK_RSS_MB:.0f} at 5 M rows"
     )
     log("   " + ", ".join(f"{k}={v}" for k, v in met.items()))
@@ -452,6 +464,8 @@ def run(workdir: Path, rows: int, invalid_rate: float) -> dict[str, Any]:
         "ratio_vs_frictionless": round(ratio_fl, 1),
         "live_s_per_million": round(live_per_million, 2),
         "peak_rss_mb": round(gs["peak_rss_mb"], 1),
+        "peak_rss_ingesting_process_mb": round(gs["sampled_peak_rss_own_mb"], 1),
+        "peak_rss_index_loader_mb": round(gs["sampled_peak_rss_children_mb"], 1),
         **met,
         "block_rows": BLOCK_ROWS,
     }

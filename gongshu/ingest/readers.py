@@ -38,7 +38,7 @@ import queue
 import re
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -1040,7 +1040,7 @@ class _PacedFile(io.RawIOBase):
     (512 MiB at 16 MiB a block). A read that waits too long goes on anyway (a block that
     yields no batch, such as one inside a huge row, must not stall the parser)."""
 
-    AHEAD = 2
+    AHEAD = 1
     PATIENCE = 0.5  # seconds
 
     def __init__(self, path: Path, stop: threading.Event) -> None:
@@ -1108,28 +1108,41 @@ class _CsvSource(TableSource):
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._file: Any = None
+        # Set by the threaded parser when it skips a record: from then on, read exactly.
+        self._skipped = False
 
-    def _reader(self) -> Any:
+    def _reader(self, *, threaded: bool, skip: int) -> Any:
+        """pyarrow's streaming reader from the ``skip``-th data record on.
+
+        Threaded, it parses blocks on all cores but cannot say which record a bad row is;
+        single-threaded, it numbers them (``_Ragged``)."""
         names = [f"c{i}" for i in range(len(self.headers))]
 
         def on_invalid(row: Any) -> str:
             with self._lock:
-                self._ragged[int(row.number)] = _Ragged(
-                    int(row.number), int(row.actual_columns), int(row.expected_columns), row.text
-                )
+                if threaded:
+                    self._skipped = True
+                else:
+                    self._ragged[int(row.number)] = _Ragged(
+                        int(row.number),
+                        int(row.actual_columns),
+                        int(row.expected_columns),
+                        row.text,
+                    )
             return "skip"
 
+        self._stop = threading.Event()
         self._file = _PacedFile(self._path, self._stop)
         return pacsv.open_csv(
             pa.PythonFile(self._file, mode="r"),
             read_options=pacsv.ReadOptions(
-                # Single-threaded parsing is what reports the record number of a bad row;
-                # the parse still overlaps the checks through the prefetch thread.
-                use_threads=False,
+                use_threads=threaded,
                 block_size=self._block,
                 skip_rows=self._header_row - 1,
                 column_names=names,
-                skip_rows_after_names=1,
+                # The header record, then the data records already taken. Numbers the
+                # parser reports stay counted from the top of the file.
+                skip_rows_after_names=1 + skip,
                 encoding="utf8" if self.encoding == "utf-8" else self.encoding,
             ),
             parse_options=pacsv.ParseOptions(
@@ -1159,13 +1172,14 @@ class _CsvSource(TableSource):
             return _refuse(ROW_TOO_LONG, max=self._block, cells=self._limits.max_cell_chars)
         return _refuse(CSV_BROKEN, error=message.splitlines()[0] if message else "?")
 
-    def _prefetch(self, reader: Any) -> Iterator[pa.RecordBatch]:
+    def _prefetch(self, reader: Any) -> Generator[pa.RecordBatch, None, None]:
         """Parse the next block in a thread while the caller checks this one."""
         done = object()
         slots: queue.Queue[Any] = queue.Queue(maxsize=1)
+        stop, paced = self._stop, self._file
 
         def put(item: Any) -> bool:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 try:
                     slots.put(item, timeout=0.1)
                 except queue.Full:
@@ -1180,7 +1194,7 @@ class _CsvSource(TableSource):
                         batch = reader.read_next_batch()
                     except StopIteration:
                         break
-                    self._file.taken()
+                    paced.taken()
                     if not put(batch):
                         return
                 put(done)
@@ -1198,21 +1212,52 @@ class _CsvSource(TableSource):
                     raise item
                 yield item
         finally:
-            self._stop.set()
+            stop.set()
             worker.join()
+            paced.close()
 
-    def batches(self, batch_rows: int = 65_536) -> Iterator[tuple[pa.Int64Array, pa.RecordBatch]]:
-        self._stop.clear()
+    def _parsed(self) -> Iterator[pa.RecordBatch]:
+        """The data records' batches, in order: parsed on all cores while no record has
+        been skipped, then, from the first batch that may follow a skipped record, again
+        by the single-threaded parser, which numbers the records it skips.
+
+        The switch is exact: the threaded parser reports a bad record while parsing its
+        block, before it hands out that block's batch, so every batch taken before the
+        first report holds only records that follow one another, and the single-threaded
+        reader starts at the first record not yet taken."""
         with self._lock:
-            self._ragged.clear()
+            self._skipped = False
+        taken = 0
         try:
-            reader = self._reader()
+            threaded = self._reader(threaded=True, skip=0)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise self._refusal(exc) from exc
+        batches = self._prefetch(threaded)
+        try:
+            for batch in batches:
+                with self._lock:
+                    skipped = self._skipped
+                if skipped:
+                    break
+                taken += batch.num_rows
+                yield batch
+            else:
+                return
+        finally:
+            batches.close()
+        try:
+            exact = self._reader(threaded=False, skip=taken)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise self._refusal(exc) from exc
+        yield from self._prefetch(exact)
+
+    def batches(self, batch_rows: int = 65_536) -> Iterator[tuple[pa.Int64Array, pa.RecordBatch]]:
+        with self._lock:
+            self._ragged.clear()
         cursor = self._header_row + 1  # record number of the next data record
         shift = self._header_breaks  # line breaks inside earlier records
         try:
-            for batch in self._prefetch(reader):
+            for batch in self._parsed():
                 self.bytes_read = min(self._file.tell(), self.total_bytes)
                 numbers, checked, cursor, shift = self._check(batch, cursor, shift, last=False)
                 for start in range(0, checked.num_rows, max(1, batch_rows)):
@@ -1225,7 +1270,9 @@ class _CsvSource(TableSource):
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise self._refusal(exc) from exc
         finally:
-            self._file.close()
+            self._stop.set()
+            if self._file is not None:
+                self._file.close()
 
     def _take_ragged(self, upto: int | None) -> list[_Ragged]:
         with self._lock:

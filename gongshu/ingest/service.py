@@ -828,6 +828,9 @@ def _write_version(
         if written <= 0:
             writer.abort()
             raise ValidationFailed(MSG_NO_VALID_ROWS)
+        # Every row read, checked and in a closed Parquet file; the serving index may still
+        # be loading (``finish`` waits for it), and the key's uniqueness is checked on it.
+        writer.close_parquet()
         result.timings["parquet_s"] = time.perf_counter() - started
         staged = _finish_writer(writer, rejected)
         if keys and not merging:

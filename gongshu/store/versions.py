@@ -21,7 +21,9 @@ import contextlib
 import hashlib
 import logging
 import os
+import queue
 import stat
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,7 +53,7 @@ from gongshu.store.models import (
     DatasetVersion,
     VersionStatus,
 )
-from gongshu.store.serving import IndexBuilder, arrow_schema, insert_chunk_rows, schema_of
+from gongshu.store.serving import IndexBuilder, arrow_schema, schema_of
 from gongshu.store.storage import PUBLISHING, WRITING, StagingDir, Storage, get_storage
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ MODES = frozenset({"replace", "append", "upsert", "rollback"})
 MERGING_MODES = frozenset({"append", "upsert"})
 ROW_GROUP_ROWS = 131_072
 ROW_GROUP_BYTES = 16 * 1024 * 1024
+PARQUET_COMPRESSION = "zstd"
+PARQUET_COMPRESSION_LEVEL = 1
 # A committed prefix without a marker that no version names is deleted only after this
 # long: a publish whose transaction is nested in a longer one is not visible before.
 ORPHAN_GRACE_SECONDS = 3600
@@ -81,11 +85,13 @@ class StagedVersion:
     schema: list[dict[str, Any]]
 
 
-def _sha256(path: os.PathLike[str]) -> str:
+def _sha256(path: os.PathLike[str], *, sync: bool = False) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1024 * 1024):
             digest.update(chunk)
+        if sync:
+            os.fsync(f.fileno())
     return digest.hexdigest()
 
 
@@ -94,9 +100,14 @@ class VersionWriter:
 
     Use as a context manager: leaving the block by an exception, or calling ``abort()``,
     deletes everything written (also after ``finish`` as long as the version is not
-    published). Batches are buffered up to one row group (~128k rows), so memory stays
-    bounded whatever the file size.
+    published). Batches are buffered up to one row group (~128k rows); each full row group
+    is encoded, compressed and written by a thread of the writer's own (Arrow releases the
+    GIL while it does), which also hands the rows to the serving index builder, so the
+    caller goes on with the next rows meanwhile. At most ``QUEUED_GROUPS`` row groups wait
+    for that thread, so memory stays bounded whatever the file size.
     """
+
+    QUEUED_GROUPS = 1
 
     def __init__(self, storage: Storage, dataset_id: int, specs: Sequence[FieldSpec]) -> None:
         self.storage = storage
@@ -109,7 +120,11 @@ class VersionWriter:
         # names and addresses it is tried and abandoned per column chunk, a fifth of the write.
         repeating = [s.name for s in specs if s.choices or s.data_type == FieldType.BOOLEAN]
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
-            self._parquet_path, self.schema, compression="zstd", use_dictionary=repeating
+            self._parquet_path,
+            self.schema,
+            compression=PARQUET_COMPRESSION,
+            compression_level=PARQUET_COMPRESSION_LEVEL,
+            use_dictionary=repeating,
         )
         # Fed the very rows written to Parquet, in order, so that its _pos is their position.
         self._index: IndexBuilder | None = IndexBuilder(
@@ -119,6 +134,10 @@ class VersionWriter:
         self._buffered = 0
         self._buffered_bytes = 0
         self.rows = 0
+        self._groups: queue.Queue[pa.Table | None] | None = None
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+        self._parquet_closed = False
         self._staged: StagedVersion | None = None
         self._aborted = False
 
@@ -142,6 +161,8 @@ class VersionWriter:
         """Append a typed batch (the fields in order, then ``_row``)."""
         if self._writer is None:
             raise RuntimeError("version writer is closed")
+        if self._failure is not None:
+            raise self._failure
         if not batch.schema.equals(self.schema):
             if batch.schema.names != self.schema.names:
                 raise ValueError(
@@ -160,24 +181,56 @@ class VersionWriter:
             self._flush(final=True)
 
     def _flush(self, *, final: bool) -> None:
-        assert self._writer is not None
         if not self._buffer:
             return
         table = pa.Table.from_batches(self._buffer, schema=self.schema)
         whole = (table.num_rows // ROW_GROUP_ROWS) * ROW_GROUP_ROWS
         cut = table.num_rows if final else whole
         if cut:
-            written = table.slice(0, cut)
-            self._writer.write_table(written, row_group_size=ROW_GROUP_ROWS)
-            assert self._index is not None
-            chunk = insert_chunk_rows(written)
-            for batch in written.to_batches(max_chunksize=chunk):
-                self._index.add(batch)
+            self._hand_over(table.slice(0, cut))
             self.rows += cut
         rest = table.slice(cut)
         self._buffer = rest.combine_chunks().to_batches() if rest.num_rows else []
         self._buffered = rest.num_rows
         self._buffered_bytes = rest.nbytes if rest.num_rows else 0
+
+    def _hand_over(self, table: pa.Table) -> None:
+        if self._groups is None:
+            self._groups = queue.Queue(self.QUEUED_GROUPS)
+            self._thread = threading.Thread(
+                target=self._write_groups, name="version-writer", daemon=True
+            )
+            self._thread.start()
+        while True:
+            if self._failure is not None:
+                raise self._failure
+            try:
+                self._groups.put(table, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _write_groups(self) -> None:
+        """The writer thread: Parquet, then the serving index, one row group at a time."""
+        assert self._groups is not None
+        while (table := self._groups.get()) is not None:
+            if self._failure is not None:
+                continue  # drain, so that a producer blocked on a full queue is released
+            try:
+                assert self._writer is not None and self._index is not None
+                self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                for batch in table.to_batches():
+                    self._index.add(batch)
+            except BaseException as exc:
+                self._failure = exc
+
+    def _stop_thread(self) -> None:
+        if self._thread is None:
+            return
+        assert self._groups is not None
+        self._groups.put(None)
+        self._thread.join()
+        self._thread = None
 
     def extra_file(self, name: str) -> Path:
         """A path in the staging directory for a side file committed with the version.
@@ -188,26 +241,45 @@ class VersionWriter:
             raise ValueError(f"bad side file name: {name!r}")
         return self._staging.path / name
 
+    def close_parquet(self) -> None:
+        """Write the last rows and close the Parquet file: its rows are then all on disk.
+
+        ``finish`` does this first if it has not been done; calling it before is how a
+        caller times the Parquet file apart from the serving index.
+        """
+        if self._writer is None:
+            raise RuntimeError("version writer is closed")
+        if self._parquet_closed:
+            return
+        try:
+            self._flush(final=True)
+            self._stop_thread()
+            if self._failure is not None:
+                raise self._failure
+            self._writer.close()
+            self._parquet_closed = True
+        except BaseException:
+            self.abort()
+            raise
+
     def finish(self) -> StagedVersion:
         """Close the Parquet file, build the serving index, checksum and commit the files.
 
         The files are then permanent but not visible: only ``publish`` makes them a version.
         """
-        if self._writer is None:
-            raise RuntimeError("version writer is closed")
+        self.close_parquet()
         try:
-            self._flush(final=True)
-            self._writer.close()
-            self._writer = None
+            # Synced and hashed while the serving index is still being loaded elsewhere.
+            checksum = _sha256(self._parquet_path, sync=True)
             assert self._index is not None
             index, self._index = self._index, None
             index.finish()
+            self._writer = None
             byte_size = 0
             for child in self._staging.path.iterdir():
                 if not child.name.startswith("."):
                     child.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
                     byte_size += child.stat().st_size
-            checksum = _sha256(self._parquet_path)
             prefix = self.storage.commit(self._staging)
         except BaseException:
             self.abort()
@@ -227,6 +299,9 @@ class VersionWriter:
         """Delete what this writer wrote, unless it has been published already."""
         if self._aborted:
             return
+        if self._thread is not None:
+            self._failure = self._failure or RuntimeError("version writer aborted")
+            self._stop_thread()
         if self._writer is not None:
             with contextlib.suppress(Exception):  # the files are deleted next, whatever state
                 self._writer.close()

@@ -17,7 +17,9 @@ from gongshu.store.storage import get_storage
 from gongshu.store.versions import VersionWriter, publish
 from tests.store.conftest import SPECS, make_row, to_batch
 
-BATCHES = 30
+# 80,000 rows: more than a serving index loaded in process, so the kills also land while a
+# loader process of the writer's is at work.
+BATCHES = 40
 ROWS = 2000
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 from sqlalchemy import select
 
 from gongshu.catalog import service as catalog_service
@@ -38,6 +39,28 @@ def _run_child(settings: Settings, dataset_id: int) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+def _loaders(root: Path) -> list[int]:
+    """Serving index loader processes working under ``root`` (zombies do not count)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        line = process.info["cmdline"] or []
+        if (
+            "gongshu.store.serving" in line
+            and any(str(root) in part for part in line)
+            and process.info["status"] != psutil.STATUS_ZOMBIE
+        ):
+            found.append(process.pid)
+    return found
+
+
+def _no_loader_left(root: Path) -> None:
+    """A killed writer's loader process stops too (within a few seconds)."""
+    deadline = time.monotonic() + 10
+    while (left := _loaders(root)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, "a loader process outlived its writer"
 
 
 def test_sigkilled_writers_leave_nothing_after_sweep(scratch_settings: Settings) -> None:
@@ -82,6 +105,7 @@ def test_sigkilled_writers_leave_nothing_after_sweep(scratch_settings: Settings)
             child.send_signal(signal.SIGKILL)
             child.wait(30)
             child.stdout.close()
+            _no_loader_left(storage.root)
 
             with factory() as session:
                 sweep(session, storage)
