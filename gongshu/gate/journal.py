@@ -101,6 +101,6 @@ def write_entry(
     """Append one gate entry and commit it; with a grant, count ``rows`` against its quota
     first (``QuotaExceeded``: nothing is written, the caller records the denial)."""
     with unit_of_work(session):
-        if grant is not None and rows > 0:
+        if grant is not None and grant.daily_row_quota is not None and rows > 0:
             _consume(session, grant, rows)
         record(session, actor, action, object_type, object_id, label=label, changes=changes)
