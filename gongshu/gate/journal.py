@@ -8,7 +8,8 @@ and durable too when the request then fails. A read under a grant with a
 ``gate_grant_usage``, one row per grant and day in Asia/Shanghai): when the rows would pass
 the quota the transaction is rolled back and ``QuotaExceeded`` raised, so a counter and
 the chain never disagree, and two concurrent reads cannot both pass the last rows (the
-counter row is locked while it is checked).
+counter row is locked while it is checked). Grants without a quota are not counted (the
+audit chain has their rows), so a quota set during a day counts from then on.
 """
 
 from __future__ import annotations
