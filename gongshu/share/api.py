@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.auth.actor import Actor
 from gongshu.db import utcnow
-from gongshu.share import emergency, issuing, reassess, requests, return_flow, rules
+from gongshu.share import emergency, issuing, queries, reassess, requests, return_flow, rules
 from gongshu.share.issuing import GrantRow
 from gongshu.share.models import (
     Assessment,
@@ -56,7 +56,7 @@ router = APIRouter(tags=["share"])
 def request_reads(
     session: Session, actor: Actor, items: Sequence[ShareRequest]
 ) -> list[ShareRequestRead]:
-    views = requests.open_deadline_views(session, items)
+    views = queries.open_deadline_views(session, items)
     out: list[ShareRequestRead] = []
     for r in items:
         view = views.get(r.id)
@@ -102,7 +102,7 @@ def request_reads(
                 )
                 if view is not None
                 else None,
-                actions=requests.available_actions(session, actor, r),
+                actions=queries.available_actions(session, actor, r),
             )
         )
     return out
@@ -110,7 +110,7 @@ def request_reads(
 
 def _one(session: Session, actor: Actor, request_id: int) -> ShareRequestRead:
     session.expire_all()
-    return request_reads(session, actor, [requests.get_request(session, actor, request_id)])[0]
+    return request_reads(session, actor, [queries.get_request(session, actor, request_id)])[0]
 
 
 def grant_read(actor: Actor, row: GrantRow) -> GrantRead:
@@ -199,7 +199,7 @@ def list_requests(
 ) -> ShareRequestPage:
     """``mine``: asked by the caller's body; ``incoming``: asked of it; ``arbitration``:
     objections the caller arbitrates; ``all``: everything the caller may see."""
-    result = requests.list_requests(
+    result = queries.list_requests(
         session,
         actor,
         box=box,

@@ -21,7 +21,7 @@ from gongshu.cli_support import bi, cli_session, say
 from gongshu.errors import NotFound, ValidationFailed
 from gongshu.i18n import N_
 from gongshu.orgs.models import Agency
-from gongshu.share import emergency, issuing, reassess, requests, return_flow, rules
+from gongshu.share import emergency, issuing, queries, reassess, requests, return_flow, rules
 from gongshu.share.jobs import SWEEP_ACTOR, sweep
 from gongshu.share.models import AssessmentOutcome, RequestStatus
 from gongshu.share.schemas import (
@@ -110,8 +110,8 @@ def list_requests(
     with cli_session() as session:
         actor = _actor(session, as_user)
         wanted = RequestStatus(status) if status in set(RequestStatus) else None
-        page = requests.list_requests(session, actor, box=box, status=wanted, per_page=100)
-        views = requests.open_deadline_views(session, page.items)
+        page = queries.list_requests(session, actor, box=box, status=wanted, per_page=100)
+        views = queries.open_deadline_views(session, page.items)
         for r in page.items:
             view = views.get(r.id)
             due = f"{view.step}:{view.due_on.isoformat()}({view.remaining})" if view else "-"

@@ -519,7 +519,7 @@ def _reads(
     by_body: Counter[str] = Counter()
     for agency_id, changes in session.execute(stmt):
         grant = _grant_of(changes or {})
-        if grant is None or grant not in grant_ids:
+        if grant is None or grant not in grant_ids or (changes or {}).get("result") == "denied":
             continue
         reads += 1
         value = (changes or {}).get("rows")

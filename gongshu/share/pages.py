@@ -26,7 +26,7 @@ from gongshu.catalog.models import ShareType
 from gongshu.catalog.service import get_dataset
 from gongshu.errors import NotFound, ValidationFailed
 from gongshu.i18n import N_, translate
-from gongshu.share import emergency, issuing, requests, rules
+from gongshu.share import emergency, issuing, queries, requests, rules
 from gongshu.share.models import GrantKind, RequestStatus
 from gongshu.share.schemas import (
     ArbitrationDecision,
@@ -136,6 +136,8 @@ def _nav(actor: Actor | None) -> list[tuple[str, str]]:
             ("/share/return-flows", N_("回流")),
             ("/share/reassessments", N_("复核")),
         ]
+    if can(actor, Perm.AUDIT_READ):
+        tabs.append(("/share/emergencies", N_("应急")))
     unique: dict[str, str] = {}
     for path, title in tabs:
         unique.setdefault(path, title)
@@ -181,7 +183,7 @@ def _list_page(request: Request, session: Session, actor: Actor, box: str) -> Re
     params = request.query_params
     raw_status = params.get("status", "")
     status = RequestStatus(raw_status) if raw_status in set(RequestStatus) else None
-    result = requests.list_requests(
+    result = queries.list_requests(
         session, actor, box=box, status=status, page=_int(params.get("page"))
     )
     title, path = BOXES[box]
@@ -193,9 +195,9 @@ def _list_page(request: Request, session: Session, actor: Actor, box: str) -> Re
             "title": title,
             "box": box,
             "result": result,
-            "deadlines": requests.open_deadline_views(session, result.items),
+            "deadlines": queries.open_deadline_views(session, result.items),
             "row_actions": {
-                r.id: requests.available_actions(session, actor, r) for r in result.items
+                r.id: queries.available_actions(session, actor, r) for r in result.items
             },
             "status": raw_status if status else "",
             "statuses": list(RequestStatus),
@@ -310,8 +312,8 @@ def _detail_page(
     status_code: int = 200,
 ) -> Response:
     session.expire_all()
-    share = requests.get_request(session, actor, request_id)
-    views = requests.open_deadline_views(session, [share])
+    share = queries.get_request(session, actor, request_id)
+    views = queries.open_deadline_views(session, [share])
     done = request.query_params.get("done", "")
     messages = [{"kind": "ok", "text": translate(DONE[done])}] if done in DONE else []
     grant = None
@@ -326,12 +328,12 @@ def _detail_page(
             **base_context(actor, ""),
             "r": share,
             "deadline": views.get(share.id),
-            "actions": requests.available_actions(session, actor, share),
+            "actions": queries.available_actions(session, actor, share),
             "grant": grant,
             "field_labels": fields,
             "requested": requested,
-            "objection_due": requests.window_due(session, share),
-            "history": audit.history(session, requests.OBJECT_TYPE, share.id),
+            "objection_due": queries.window_due(session, share),
+            "history": audit.history(session, queries.OBJECT_TYPE, share.id),
             "errors": errors or {},
             "failed": failed,
             "messages": messages,
@@ -362,7 +364,7 @@ async def _act(
     form = await request.form()
     lock = _lock(form)
     try:
-        if action == requests.GRANT:
+        if action == queries.GRANT:
             data = parse(
                 GrantDecision,
                 {
@@ -374,15 +376,15 @@ async def _act(
                 },
             )
             requests.grant_request(session, actor, request_id, data)
-        elif action == requests.DENY:
+        elif action == queries.DENY:
             refusal = parse(Refusal, {"lock_version": lock, "reason": _text(form, "reason")})
             requests.deny_request(session, actor, request_id, refusal)
-        elif action == requests.OBJECT:
+        elif action == queries.OBJECT:
             objection = parse(
                 ObjectionCreate, {"lock_version": lock, "reason": _text(form, "reason")}
             )
             requests.object_request(session, actor, request_id, objection)
-        elif action == requests.ARBITRATE:
+        elif action == queries.ARBITRATE:
             decision = parse(
                 ArbitrationDecision,
                 {
@@ -416,7 +418,7 @@ async def _act(
 async def request_action(
     request: Request, session: SessionDep, actor: ActorDep, request_id: int, action: str
 ) -> Response:
-    if action not in requests.ACTIONS:
+    if action not in queries.ACTIONS:
         raise NotFound(M_NO_PAGE)
     return await _act(request, session, actor, request_id, action)
 

@@ -14,7 +14,7 @@ from gongshu.auth.models import Role
 from gongshu.catalog.models import Dataset
 from gongshu.errors import Conflict, GongshuError, NotFound, PermissionDenied
 from gongshu.orgs.models import Agency
-from gongshu.share import issuing, requests
+from gongshu.share import issuing, queries, requests
 from gongshu.share.jobs import SWEEP_ACTOR
 from gongshu.share.models import Grant, RequestStatus, ShareRequest
 from gongshu.share.schemas import ArbitrationDecision, GrantDecision, ObjectionCreate, Refusal
@@ -33,25 +33,25 @@ ROLES = (
     "stranger",
 )
 ALLOWED_ROLES = {
-    requests.GRANT: {"provider_officer"},
-    requests.DENY: {"provider_officer"},
-    requests.OBJECT: {"requester_officer", "requester_consumer"},
-    requests.ARBITRATE: {"bureau"},
-    requests.REVOKE: {"provider_officer", "bureau"},
+    queries.GRANT: {"provider_officer"},
+    queries.DENY: {"provider_officer"},
+    queries.OBJECT: {"requester_officer", "requester_consumer"},
+    queries.ARBITRATE: {"bureau"},
+    queries.REVOKE: {"provider_officer", "bureau"},
 }
 ALLOWED_STATES = {
-    requests.GRANT: {"requested"},
-    requests.DENY: {"requested"},
-    requests.OBJECT: {"denied"},
-    requests.ARBITRATE: {"objected"},
-    requests.REVOKE: {"granted", "active"},
+    queries.GRANT: {"requested"},
+    queries.DENY: {"requested"},
+    queries.OBJECT: {"denied"},
+    queries.ARBITRATE: {"objected"},
+    queries.REVOKE: {"granted", "active"},
 }
 AFTER = {
-    requests.GRANT: RequestStatus.ACTIVE,
-    requests.DENY: RequestStatus.DENIED,
-    requests.OBJECT: RequestStatus.OBJECTED,
-    requests.ARBITRATE: RequestStatus.DENIED,
-    requests.REVOKE: RequestStatus.REVOKED,
+    queries.GRANT: RequestStatus.ACTIVE,
+    queries.DENY: RequestStatus.DENIED,
+    queries.OBJECT: RequestStatus.OBJECTED,
+    queries.ARBITRATE: RequestStatus.DENIED,
+    queries.REVOKE: RequestStatus.REVOKED,
 }
 UNSEEN = {"district_bureau", "stranger"}
 
@@ -121,13 +121,13 @@ def build(db: Session, state: str, conditional: Dataset, people: dict[str, Perso
 
 def attempt(db: Session, action: str, person: Person, request: ShareRequest) -> ShareRequest:
     actor = person.actor
-    if action == requests.GRANT:
+    if action == queries.GRANT:
         return requests.grant_request(db, actor, request.id, GrantDecision())
-    if action == requests.DENY:
+    if action == queries.DENY:
         return requests.deny_request(db, actor, request.id, Refusal(reason="不符合条件"))
-    if action == requests.OBJECT:
+    if action == queries.OBJECT:
         return requests.object_request(db, actor, request.id, ObjectionCreate(reason="有依据"))
-    if action == requests.ARBITRATE:
+    if action == queries.ARBITRATE:
         decision = ArbitrationDecision(grant=False, reason="维持原答复")
         return requests.arbitrate_request(db, actor, request.id, decision)
     return requests.revoke_request(db, actor, request.id, "违规使用")
@@ -139,7 +139,7 @@ def test_state_action_role_matrix(
 ) -> None:
     request = build(db, state, conditional, people)
     assert request.status.value == {"upheld": "denied"}.get(state, state)
-    for action in requests.ACTIONS:
+    for action in queries.ACTIONS:
         winners: list[str] = []
         for role in ROLES:
             error = expected(action, role, state)
@@ -154,7 +154,7 @@ def test_state_action_role_matrix(
         for role in ROLES:
             if role in UNSEEN:
                 continue
-            offered = action in requests.available_actions(db, people[role].actor, request)
+            offered = action in queries.available_actions(db, people[role].actor, request)
             assert offered == (expected(action, role, state) is None), (action, role, state)
         assert len(winners) <= 2
 
@@ -162,7 +162,7 @@ def test_state_action_role_matrix(
 SUCCESSES = [
     (state, action, role)
     for state in STATES
-    for action in requests.ACTIONS
+    for action in queries.ACTIONS
     for role in ROLES
     if expected(action, role, state) is None
 ]
@@ -183,5 +183,5 @@ def test_allowed_transitions(
 
 
 def test_every_action_has_a_success_case() -> None:
-    assert {a for _s, a, _r in SUCCESSES} == set(requests.ACTIONS)
+    assert {a for _s, a, _r in SUCCESSES} == set(queries.ACTIONS)
     assert len(SUCCESSES) == 9
