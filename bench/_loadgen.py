@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 class Stats:
     def __init__(self) -> None:
         self.latencies: list[float] = []
+        self.sent = 0  # every answered request, the warm-up's too
         self.errors = 0
         self.statuses: dict[int, int] = {}
         self.first_error = ""
@@ -91,6 +92,7 @@ async def _client(
         writer.write(request.encode("utf-8"))
         status, response_headers, body = await _read_response(reader)
         elapsed = time.perf_counter() - started
+        stats.sent += 1
         if started >= warm_until:
             stats.statuses[status] = stats.statuses.get(status, 0) + 1
             if status == 200:
@@ -135,6 +137,7 @@ async def run(
     done = len(latencies)
     return {
         "requests": done,
+        "all_requests": stats.sent,
         "errors": stats.errors,
         "statuses": stats.statuses,
         "first_error": stats.first_error,

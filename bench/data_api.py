@@ -28,9 +28,11 @@ request left its audit entry.
 Targets: at least 3× datasette's requests/s, p99 ≤ 100 ms, gate overhead ≤ 1 ms.
 
 Run by hand: ``.venv/bin/python bench/data_api.py [--rows N] [--seconds S] [--workers W]
-[--sqlite] [--keep]`` (``GONGSHU_BENCH_ROWS`` sets the default size; ``--rows 20000`` runs
-in well under a minute). The last line is one JSON object with ``ratio_vs_datasette``,
-``p99_ms``, ``gongshu_rps``, ``datasette_rps``, ``gate_overhead_ms`` and more.
+[--sqlite] [--keep | --reuse DIR]`` (``GONGSHU_BENCH_ROWS`` sets the default size;
+``--rows 20000`` runs in well under a minute; ``--keep`` keeps the data, ``--reuse DIR``
+measures it again without rebuilding). The last line is one JSON object with
+``ratio_vs_datasette``, ``p99_ms``, ``gongshu_rps``, ``datasette_rps``, ``gate_overhead_ms``
+and more.
 """
 
 from __future__ import annotations
@@ -270,6 +272,15 @@ def build(env: dict[str, str], workdir: Path, rows: int) -> dict[str, Any]:
         f"datasette's file ({sqlite_path.stat().st_size / 2**20:,.0f} MiB), "
         f"{time.perf_counter() - started:.1f} s"
     )
+    # What a later ``--reuse`` needs: the same settings (the API key is an HMAC under the
+    # secret key), the entry and the key.
+    saved = {
+        "rows": rows,
+        "env": {k: v for k, v in env.items() if k.startswith("GONGSHU_") or k == "PYTHONPATH"},
+        "dataset_id": dataset.id,
+        "key": seeded["key"],
+    }
+    (workdir / "bench.json").write_text(json.dumps(saved))
     return {
         "session": session,
         "engine": engine,
@@ -278,6 +289,38 @@ def build(env: dict[str, str], workdir: Path, rows: int) -> dict[str, Any]:
         "storage": storage,
         "key": seeded["key"],
         "sqlite": sqlite_path,
+    }
+
+
+def reopen(workdir: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    """The environment and the built data of a run kept with ``--keep``."""
+    saved = json.loads((workdir / "bench.json").read_text())
+    env = dict(os.environ)
+    env.update(saved["env"])
+    os.environ.update({k: v for k, v in saved["env"].items() if k.startswith("GONGSHU_")})
+    from gongshu.catalog.models import Dataset
+    from gongshu.db import make_engine, make_session_factory
+    from gongshu.settings import get_settings
+    from gongshu.store.storage import get_storage
+    from gongshu.store.versions import current_version
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    engine = make_engine(settings)
+    session = make_session_factory(engine)()
+    dataset = session.get(Dataset, saved["dataset_id"])
+    version = current_version(session, saved["dataset_id"])
+    assert dataset is not None and version is not None
+    log(f"   reusing {workdir}: {saved['rows']:,} rows, entry {dataset.code}")
+    return env, {
+        "session": session,
+        "engine": engine,
+        "dataset": dataset,
+        "version": version,
+        "storage": get_storage(settings),
+        "key": saved["key"],
+        "sqlite": workdir / "data.db",
+        "rows": saved["rows"],
     }
 
 
@@ -433,10 +476,21 @@ def main() -> None:
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch directory (and database)"
     )
+    parser.add_argument(
+        "--reuse", type=Path, help="measure again the data of a run kept with --keep"
+    )
     args = parser.parse_args()
     if args.rows < 1000:
         parser.error("--rows must be at least 1000")
     started = time.perf_counter()
+    if args.reuse is not None:
+        env, built = reopen(args.reuse)
+        args.rows = built["rows"]
+        args.sqlite = env["GONGSHU_DATABASE_URL"].startswith("sqlite")
+        out = run(args.reuse, env, args, built)
+        out["seconds"] = round(time.perf_counter() - started, 1)
+        print(json.dumps(out, ensure_ascii=False))
+        return
     workdir = Path(tempfile.mkdtemp(prefix="gongshu-bench-dataapi-"))
     env = scratch_env(workdir, args.sqlite)
     try:
@@ -454,9 +508,16 @@ def main() -> None:
     print(json.dumps(out, ensure_ascii=False))
 
 
-def run(workdir: Path, env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
-    log(f"== building {args.rows:,} rows ({'SQLite' if args.sqlite else 'PostgreSQL'} metadata)")
-    built = build(env, workdir, args.rows)
+def run(
+    workdir: Path,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    built: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    if built is None:
+        kind = "SQLite" if args.sqlite else "PostgreSQL"
+        log(f"== building {args.rows:,} rows ({kind} metadata)")
+        built = build(env, workdir, args.rows)
     dataset = built["dataset"]
 
     log(f"== the gate's own cost, up to {args.gate_repeat} calls in process")
@@ -508,18 +569,22 @@ def run(workdir: Path, env: dict[str, str], args: argparse.Namespace) -> dict[st
         str(datasette_port),
     ]
     with (
-        process(serve, env, workdir / "gongshu.log"),
-        process(datasette, env, workdir / "datasette.log"),
+        process(serve, env, workdir / "gongshu.log") as gongshu_proc,
+        process(datasette, env, workdir / "datasette.log") as datasette_proc,
     ):
         wait_ready(gongshu_url, key_headers)
         wait_ready(datasette_url, {})
         same = same_rows(gongshu_url, key_headers, datasette_url)
         log(f"== both servers up; first three pages identical: {same}")
         log(f"== Gongshu ({args.workers} workers): {args.clients} clients, {args.seconds:.0f} s")
+        before = cpu_seconds(gongshu_proc.pid)
         gongshu = drive(gongshu_url, key_headers, args)
+        gongshu["cpu_ms"] = per_request(cpu_seconds(gongshu_proc.pid) - before, gongshu)
         report("Gongshu", gongshu)
         log(f"== datasette: {args.clients} clients, {args.seconds:.0f} s")
+        before = cpu_seconds(datasette_proc.pid)
         other = drive(datasette_url, {}, args)
+        other["cpu_ms"] = per_request(cpu_seconds(datasette_proc.pid) - before, other)
         report("datasette", other)
     audited = audit_check(env, dataset.id)
     log(f"   audit: {audited['reads']:,} data.read entries for the dataset, {audited['verify']}")
@@ -545,6 +610,8 @@ def run(workdir: Path, env: dict[str, str], args: argparse.Namespace) -> dict[st
         "datasette_p50_ms": round(other["p50_ms"], 2),
         "datasette_p99_ms": round(other["p99_ms"], 2),
         "datasette_requests": other["requests"],
+        "gongshu_cpu_ms_per_request": gongshu["cpu_ms"],
+        "datasette_cpu_ms_per_request": other["cpu_ms"],
         "datasette_errors": other["errors"],
         "gate_overhead_ms": overhead["gate_overhead_ms"],
         "gate_read_page_ms": overhead["gate_read_page_ms"],
@@ -559,11 +626,32 @@ def run(workdir: Path, env: dict[str, str], args: argparse.Namespace) -> dict[st
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a server process and all its children so far."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def per_request(seconds: float, result: dict[str, Any]) -> float:
+    """Server CPU milliseconds per request answered (warm-up included on both sides)."""
+    return round(seconds * 1000 / max(1, result["all_requests"]), 2)
+
+
 def report(name: str, result: dict[str, Any]) -> None:
     log(
         f"   {name}: {result['rps']:,.0f} requests/s, p50 {result['p50_ms']:.1f} ms, p99 "
         f"{result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms, {result['requests']:,} "
-        f"requests, {result['errors']} errors {result['statuses']}"
+        f"requests, server CPU {result['cpu_ms']:.1f} ms a request (its database's not "
+        f"counted), {result['errors']} errors {result['statuses']}"
         + (f" first error: {result['first_error'][:200]}" if result["errors"] else "")
     )
 
