@@ -18,11 +18,12 @@ from gongshu.auth.models import User
 from gongshu.catalog import queries as catalog_queries
 from gongshu.catalog.models import Dataset
 from gongshu.cli_support import bi, cli_session, say
+from gongshu.db import unit_of_work
 from gongshu.errors import NotFound, ValidationFailed
 from gongshu.i18n import N_
 from gongshu.orgs.models import Agency
 from gongshu.share import emergency, issuing, queries, reassess, requests, return_flow, rules
-from gongshu.share.jobs import SWEEP_ACTOR, sweep
+from gongshu.share.jobs import SWEEP_ACTOR, ensure_sweep_job, sweep
 from gongshu.share.models import AssessmentOutcome, RequestStatus
 from gongshu.share.schemas import (
     ArbitrationDecision,
@@ -256,6 +257,10 @@ def run_sweep() -> None:
     with cli_session() as session:
         for key, value in sweep(session).items():
             typer.echo(f"{key}\t{value}")
+        # A deployment that has issued no grant yet still needs the hourly chain (plans,
+        # reminders): make sure it is queued.
+        with unit_of_work(session):
+            ensure_sweep_job(session)
 
 
 # --- emergencies --------------------------------------------------------------------------
