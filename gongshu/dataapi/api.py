@@ -10,6 +10,7 @@ is a 429 with ``Retry-After``.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Any
@@ -109,12 +110,19 @@ router = APIRouter(prefix="/data", tags=["data"], route_class=DataRoute)
 # --- dependencies --------------------------------------------------------------------------
 
 
+_LIMITER_LOCK = threading.Lock()
+
+
 def limiter_of(app: FastAPI) -> RateLimiter:
     """The application's rate limiter (one per application, so per server process)."""
     limiter: RateLimiter | None = getattr(app.state, "data_api_limiter", None)
     if limiter is None:
-        limiter = RateLimiter()
-        app.state.data_api_limiter = limiter
+        # Requests run in a thread pool: the first two must not make two limiters.
+        with _LIMITER_LOCK:
+            limiter = getattr(app.state, "data_api_limiter", None)
+            if limiter is None:
+                limiter = RateLimiter()
+                app.state.data_api_limiter = limiter
     return limiter
 
 
