@@ -1,9 +1,10 @@
 """Writing the gate's decisions to the audit chain, and the grants' daily row quotas.
 
 ``write_entry`` is the one function that writes a gate entry (``data.read`` for an allowed
-read, ``data.denied`` for a refused one). It commits the entry itself, through
-``unit_of_work`` on the caller's session, so the entry is durable before any row leaves —
-and durable too when the request then fails. A read under a grant with a
+read, ``data.denied`` for a refused one). It commits the entry itself (through the audit
+chain's grouped writer, or ``unit_of_work`` on the caller's session when a quota is
+counted), so the entry is durable before any row leaves — and durable too when the request
+then fails. A read under a grant with a
 ``daily_row_quota`` counts its rows in the same transaction as its entry (table
 ``gate_grant_usage``, one row per grant and day in Asia/Shanghai): when the rows would pass
 the quota the transaction is rolled back and ``QuotaExceeded`` raised, so a counter and
@@ -24,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from gongshu.audit.group import append_durable
 from gongshu.audit.service import record
 from gongshu.auth.actor import Actor
 from gongshu.db import unit_of_work, utcnow
@@ -100,8 +102,16 @@ def write_entry(
     rows: int = 0,
 ) -> None:
     """Append one gate entry and commit it; with a grant, count ``rows`` against its quota
-    first (``QuotaExceeded``: nothing is written, the caller records the denial)."""
-    with unit_of_work(session):
-        if grant is not None and grant.daily_row_quota is not None and rows > 0:
+    first (``QuotaExceeded``: nothing is written, the caller records the denial).
+
+    An entry without a quota to count goes through the grouped writer
+    (``append_durable``): concurrent reads share one commit, and each still returns only
+    once its own entry is durable. A quota's counter must change in the same transaction as
+    its entry, so those reads commit on their own.
+    """
+    if grant is not None and grant.daily_row_quota is not None and rows > 0:
+        with unit_of_work(session):
             _consume(session, grant, rows)
-        record(session, actor, action, object_type, object_id, label=label, changes=changes)
+            record(session, actor, action, object_type, object_id, label=label, changes=changes)
+        return
+    append_durable(session, actor, action, object_type, object_id, label=label, changes=changes)

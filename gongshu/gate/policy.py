@@ -13,7 +13,13 @@ The checks, in order (the first that matches decides):
    grant's fields, only the rows its row filter keeps, each field masked by the
    ``mask_rule`` of the dataset's level and the field's sensitivity unless the grant names
    it in ``clear_fields``. A grant past its expiry or revoked stops counting at once.
-5. anyone else — a citizen, an operator, the separated administrators — is refused.
+5. **open** — anyone, signed in or not (the anonymous public reader of
+   ``gongshu.portal.openness.public_actor`` included), reads an entry whose rows are open to
+   everyone (``rows_are_open``: published, unconditional opening, a level that may be
+   opened): every row, each field masked by the ``mask_rule`` of the entry's level — the
+   same templates as a grant reader, never any clear fields. A member of an agency with a
+   grant on the entry reads under the grant first; the open scope is its last candidate;
+6. anyone else — a citizen, an operator, the separated administrators — is refused.
 
 **Several active grants.** They are never merged: each is a candidate scope, ordered
 widest first (every field, then most fields; ties: the oldest grant). A read uses the first
@@ -46,6 +52,7 @@ from gongshu.gate.filters import Filter, from_plain
 from gongshu.gate.models import MaskRule
 from gongshu.i18n import N_
 from gongshu.masking import Technique, default_rules
+from gongshu.portal.openness import rows_are_open
 from gongshu.share.grants import active_grants
 from gongshu.share.models import Grant, GrantStatus
 
@@ -53,15 +60,16 @@ MSG_DENIED = N_("无权读取该数据集的数据")
 MSG_FIELD_DENIED = N_("无权读取字段“{field}”")
 
 TEXT_TYPES = frozenset({FieldType.STRING, FieldType.TEXT})
+MASKED_BASES = frozenset({"grant", "open"})
 
 
 @dataclass(frozen=True)
 class ReadScope:
     """What one reader may read of one dataset, and why.
 
-    ``basis``: "platform", "bureau", "provider" or "grant". ``fields``: the fields the reader
-    may see (None: every field). ``masks``: field → technique for the fields the reader sees
-    masked (filled for a version's schema by ``for_schema``; empty for clear readers).
+    ``basis``: "platform", "bureau", "provider", "grant" or "open". ``fields``: the fields
+    the reader may see (None: every field). ``masks``: field → technique for the fields the
+    reader sees masked (filled for a version's schema by ``for_schema``; empty for clear readers).
     ``row_filter``: conditions every row read must meet (a grant's). ``grant``: the grant
     read under, if any. ``techniques``/``clear_fields``: the masking rules of the dataset's
     level for this reader and the grant's clear fields, from which ``masks`` is computed.
@@ -77,8 +85,8 @@ class ReadScope:
 
     @property
     def masked(self) -> bool:
-        """Whether this reader sees anything masked (a grant reader)."""
-        return self.basis == "grant"
+        """Whether this reader sees anything masked (a grant or open-data reader)."""
+        return self.basis in MASKED_BASES
 
     @property
     def clear(self) -> bool:
@@ -182,13 +190,17 @@ def candidate_scopes(session: Session, actor: Actor, dataset: Dataset) -> list[R
     clear = clear_scope(actor, dataset)
     if clear is not None:
         return [clear]
-    if not _member_reader(actor) or actor.agency_id is None:
-        return []
-    grants = sorted(active_grants(session, actor.agency_id, dataset.id), key=_widest_first)
-    if not grants:
+    grants: list[Grant] = []
+    if _member_reader(actor) and actor.agency_id is not None:
+        grants = sorted(active_grants(session, actor.agency_id, dataset.id), key=_widest_first)
+    is_open = rows_are_open(dataset)
+    if not grants and not is_open:
         return []
     techniques = level_techniques(session, dataset.level)
-    return [grant_scope(g, techniques) for g in grants]
+    scopes = [grant_scope(g, techniques) for g in grants]
+    if is_open:
+        scopes.append(ReadScope(basis="open", techniques=dict(techniques)))
+    return scopes
 
 
 def choose(scopes: Sequence[ReadScope], needed: Collection[str] = ()) -> ReadScope | None:

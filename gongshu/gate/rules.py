@@ -157,7 +157,5 @@ def set_rule(
     """Change one rule (audited when it changes) and return it."""
     set_rules(session, actor, {(level, sensitivity): technique})
     return next(
-        r
-        for r in list_rules(session, actor)
-        if r.level is level and r.sensitivity is sensitivity
+        r for r in list_rules(session, actor) if r.level is level and r.sensitivity is sensitivity
     )

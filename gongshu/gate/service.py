@@ -898,7 +898,7 @@ def open_file(
     """
     read = _Read(session, actor, dataset, "file", _purpose(purpose), details={"file": key})
     scope = read.decide([])
-    if scope.masked and not _grant_reads_all(scope):
+    if scope.basis == "open" or (scope.masked and not _grant_reads_all(scope)):
         raise read.deny(PermissionDenied(MSG_MASKED_FILE))
     handle = (storage or get_storage()).open(key)
     read.allow(rows)

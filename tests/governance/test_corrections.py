@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from gongshu.catalog.models import OpenType
 from gongshu.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongshu.governance import corrections
 from gongshu.governance.models import ObjectionStatus
@@ -71,7 +72,10 @@ def test_raise_is_checked(db, consumer, other_officer, loaded) -> None:
     with pytest.raises(ValidationFailed) as stale:
         _raise(db, consumer, loaded, seen_value="别的名称")
     assert "seen_value" in stale.value.errors
-    # Another agency's officer may not read the registry's rows, so may not flag them.
+    # Another agency's officer reads an open entry's rows (the gate's open rule) and may flag
+    # them; once the entry is not opened it may not read the rows, so may not flag them.
+    loaded.open_type = OpenType.NONE
+    db.commit()
     with pytest.raises((PermissionDenied, NotFound)):
         _raise(db, other_officer, loaded)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from gongshu.catalog.models import OpenType
 from gongshu.cli import app as cli_app
 from gongshu.governance.models import ConsistencyIssue, Objection, ObjectionStatus
 from tests.factories import api_headers, csrf_of, login
@@ -144,6 +145,8 @@ def test_api_corrections(client, db, tmp_path, officer, consumer, other_officer,
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["seen_value"] == NAMES[4] and body["deadline"]["remaining"] is not None
+    registry.open_type = OpenType.NONE  # not opened: another agency cannot read its rows
+    db.commit()
     outsider = client.post(
         "/api/v1/governance/corrections",
         headers=api_headers(client, other_officer),

@@ -80,12 +80,10 @@ def test_reading_rows_with_an_api_key(served: Served, who: str) -> None:
         assert some["total"] == len([r for r in rows if r["district"] == "罗庄区"])
 
 
-def test_anonymous_rows_are_refused_until_the_public_gate_rule(
-    anonymous: RemoteCKAN, served: Served
-) -> None:
-    """FLIP when the gate lets the public read unconditional entries: then this read returns
-    the rows (masked as the gate decides) instead of raising NotAuthorized."""
+def test_anonymous_client_reads_open_rows(anonymous: RemoteCKAN, served: Served) -> None:
+    """The real client without a key reads an unconditional entry's rows."""
     companies = served.city.companies
     assert companies is not None
-    with pytest.raises(NotAuthorized):
-        anonymous.action.datastore_search(resource_id=f"{companies.id}-csv", limit=5)
+    result = anonymous.action.datastore_search(resource_id=f"{companies.id}-csv", limit=5)
+    assert result["total"] == len(served.city.company_rows)
+    assert len(result["records"]) == 5

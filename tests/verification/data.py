@@ -124,7 +124,14 @@ def licences(
     db: Session, make_dataset: Callable[..., Dataset], officer: Person, tmp_path: Path
 ) -> Dataset:
     dataset = _publish(
-        db, make_dataset(title="食品经营许可信息", item_code="04", fields=licence_fields())
+        db,
+        make_dataset(
+            title="食品经营许可信息",
+            item_code="04",
+            fields=licence_fields(),
+            open_type="none",
+            legal_basis="《食品经营许可管理办法》",
+        ),
     )
     path = tmp_path / "licences.csv"
     rows = [f"{n},{h},{code(c)},{s},{v}" for n, h, c, s, v in LICENCES]
