@@ -92,6 +92,10 @@ SNIFF_CHARS = 64 * 1024  # csv.Sniffer is slow on large samples
 # blocks, so this size is what keeps a 2 GB upload within 512 MiB.
 MIN_BLOCK_BYTES = 8 * 1024 * 1024
 MAX_BLOCK_BYTES = 512 * 1024 * 1024
+# Parsed CSV blocks of narrow rows are joined into batches of up to ``batch_rows`` rows and
+# this size; blocks of rows wider than ``WIDE_ROW_BYTES`` on average are not joined.
+JOIN_BYTES = 32 * 1024 * 1024
+WIDE_ROW_BYTES = 1024
 ISSUE_VALUE_CHARS = 200  # how much of an offending value an issue keeps
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -1256,15 +1260,29 @@ class _CsvSource(TableSource):
             self._ragged.clear()
         cursor = self._header_row + 1  # record number of the next data record
         shift = self._header_breaks  # line breaks inside earlier records
+        # A parsed block holds as many rows as fit in the block size; the checks that follow
+        # cost less per row on larger batches, so blocks are joined up to ``batch_rows``.
+        held: list[tuple[pa.Int64Array, pa.RecordBatch]] = []
+        held_rows = held_bytes = 0
         try:
             for batch in self._parsed():
                 self.bytes_read = min(self._file.tell(), self.total_bytes)
                 numbers, checked, cursor, shift = self._check(batch, cursor, shift, last=False)
-                for start in range(0, checked.num_rows, max(1, batch_rows)):
-                    yield (
-                        numbers.slice(start, batch_rows),
-                        checked.slice(start, batch_rows),
-                    )
+                if checked.num_rows == 0:
+                    continue
+                if checked.nbytes > WIDE_ROW_BYTES * checked.num_rows:
+                    # Wide rows: the per-row work dwarfs the fixed costs; joining would
+                    # only hold more memory.
+                    yield from _joined([*held, (numbers, checked)], batch_rows)
+                    held, held_rows, held_bytes = [], 0, 0
+                    continue
+                held.append((numbers, checked))
+                held_rows += checked.num_rows
+                held_bytes += checked.nbytes
+                if held_rows >= batch_rows or held_bytes >= JOIN_BYTES:
+                    yield from _joined(held, batch_rows)
+                    held, held_rows, held_bytes = [], 0, 0
+            yield from _joined(held, batch_rows)
             self._flush_ragged(cursor, shift)
             self.bytes_read = self.total_bytes
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
@@ -1387,6 +1405,22 @@ class _CsvSource(TableSource):
         self._stop.set()
         if self._file is not None:
             self._file.close()
+
+
+def _joined(
+    parts: list[tuple[pa.Int64Array, pa.RecordBatch]], batch_rows: int
+) -> Iterator[tuple[pa.Int64Array, pa.RecordBatch]]:
+    """The parts as one stream of batches of at most ``batch_rows`` rows."""
+    if not parts:
+        return
+    if len(parts) == 1:
+        numbers, batch = parts[0]
+    else:
+        numbers = pa.concat_arrays([n for n, _ in parts])
+        batch = pa.concat_batches([b for _, b in parts])
+    step = max(1, batch_rows)
+    for start in range(0, batch.num_rows, step):
+        yield numbers.slice(start, step), batch.slice(start, step)
 
 
 def _lone_cr(col: pa.Array) -> pa.Array:

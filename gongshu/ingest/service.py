@@ -96,6 +96,9 @@ INGEST_JOB = "ingest.run"
 KEPT_ISSUES = 500
 REJECTED_NAME = "rejected.csv"
 SAMPLES_PER_FIELD = 5
+# Rows checked at a time: the column kernels' fixed costs fade at this size (a third less
+# time per row than at 40,000), and a batch of wide rows is cut by bytes by the reader.
+CHECK_BATCH_ROWS = 131_072
 INGESTIBLE_STATES = frozenset({DatasetState.APPROVED, DatasetState.PUBLISHED})
 
 MSG_NOT_INGESTIBLE = N_("目录条目审核通过后才能汇聚数据")
@@ -456,7 +459,7 @@ class _Pass:
             self.source_path, name=self.ingestion.file_name, options=options, limits=self.limits
         ) as source:
             seen_issues = 0
-            for numbers, raw in source.batches():
+            for numbers, raw in source.batches(CHECK_BATCH_ROWS):
                 checked = check_batch(raw, numbers, self.specs, self.mapping.columns)
                 self._account(tally, raw, numbers, checked, rejected)
                 batch = checked.batch

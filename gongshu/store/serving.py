@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import itertools
 import json
 import os
 import sqlite3
@@ -72,6 +73,8 @@ INSERT_BATCH_BYTES = 4 * 1024 * 1024
 IN_PROCESS_ROWS = 65_536
 IN_PROCESS_BYTES = 32 * 1024 * 1024
 SPOOL_NAME = ".index-feed.arrow"
+ROWS_PER_INSERT = 32
+MAX_VARIABLES = 32_766  # SQLite's limit on the parameters of one statement
 LOAD_CACHE_KIB = 8_192
 # How often (SQLite virtual machine steps, about a millisecond) a loader process checks
 # that its parent still lives.
@@ -324,8 +327,15 @@ class _Loader:
             ),
             f"{quote(ROW_COLUMN)} INTEGER",
         ]
-        placeholders = ", ".join("?" * (len(names) + 2))
-        self._insert = f"INSERT INTO rows VALUES ({placeholders})"  # noqa: S608 — no user input
+        width = len(names) + 2
+        row = "(" + ", ".join("?" * width) + ")"
+        self._insert = f"INSERT INTO rows VALUES {row}"  # noqa: S608 — no user input
+        # Several rows per statement: a tenth less time than a statement per row.
+        self._per_statement = max(1, min(ROWS_PER_INSERT, MAX_VARIABLES // width))
+        self._insert_many = "INSERT INTO rows VALUES " + ", ".join(  # noqa: S608 — as above
+            [row] * self._per_statement
+        )
+        self._width = width
         self._conn = sqlite3.connect(index_path, isolation_level=None, check_same_thread=False)
         if abandoned is not None:
             # An orphaned loader stops within a moment, even in the middle of an index build.
@@ -344,13 +354,24 @@ class _Loader:
     def insert(self, batch: pa.RecordBatch) -> None:
         """Insert a batch (the fields in order, then ``_row``) after the rows so far."""
         step = insert_chunk_rows(batch)
+        per = self._per_statement
         for start in range(0, batch.num_rows, step):
             values = stored_columns(batch.slice(start, step), self.fields)
             count = len(values[-1])
             first = self.rows
-            self._conn.executemany(
-                self._insert, zip(range(first, first + count), *values, strict=True)
+            whole = count - count % per
+            # Row-major values, cut into the parameter tuples of one statement each (the
+            # zips stop with their ranges: the rows beyond ``whole`` go one by one).
+            flat = itertools.chain.from_iterable(
+                zip(range(first, first + whole), *values, strict=False)
             )
+            statements = zip(*[flat] * (per * self._width), strict=False)
+            self._conn.executemany(self._insert_many, statements)
+            if whole < count:
+                rest = (itertools.islice(v, whole, None) for v in values)
+                self._conn.executemany(
+                    self._insert, zip(range(first + whole, first + count), *rest, strict=True)
+                )
             self.rows += count
 
     def finish(self) -> None:

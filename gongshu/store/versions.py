@@ -4,10 +4,12 @@ The life of a version, and what a crash at each step leaves (docs/storage.md has
 whole argument):
 
 1. ``VersionWriter`` streams typed batches into a Parquet file in a fresh staging prefix
-   marked ``writing`` with its process. Crash: a marked prefix of a dead process; the sweep
+   marked ``writing`` with its process, and the same rows to the serving index builder
+   (for a large version, a loader process of its own). Crash: a marked prefix of a dead
+   process; the sweep deletes it, and the loader stops by itself.
+2. ``finish`` waits for the serving index, checksums and ``commit``\\ s the prefix, now
+   marked ``publishing``. Crash: the sweep finds no version row naming the prefix and
    deletes it.
-2. ``finish`` builds the serving index, checksums and ``commit``\\ s the prefix, now marked
-   ``publishing``. Crash: the sweep finds no version row naming the prefix and deletes it.
 3. ``publish`` inserts the version row, supersedes the previous one and moves the head in
    one transaction, then drops the marker. Failure: the transaction rolls back and the
    files are deleted; a crash after the commit leaves a marker the sweep simply drops.
