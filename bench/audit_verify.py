@@ -5,7 +5,7 @@ temporary directory, or PostgreSQL with ``--database-url postgresql+psycopg://�
 database is created on that server and dropped afterwards). The entries look like the
 gate's: ``data.read`` (90%), ``data.denied`` and ``data.verify`` by 50 users of 20 bodies
 over 500 catalog entries, each with purpose, grant, fields and rows in ``changes``. They are
-chained with the writer's own code (:func:`gongshu.audit.service.chained`, hash version 2)
+chained with the writer's own hash input (:func:`gongshu.audit.chain.v2_fields`, version 2)
 and loaded in bulk (``executemany`` on SQLite, ``COPY`` on PostgreSQL). Every 10,000
 entries (``--checkpoint-every``) a checkpoint is signed with the platform seal and recorded
 in the chain, as the checkpoint job does.
@@ -13,7 +13,8 @@ in the chain, as the checkpoint job does.
 Then it times, on a fresh connection:
 
 1. ``verify``: :func:`gongshu.audit.service.verify` — the whole chain, every checkpoint's
-   Merkle root, head hash and signature (what ``gongshu audit verify`` runs);
+   Merkle root, head hash and signature (what ``gongshu audit verify`` runs: worker
+   processes, one per CPU), and once more in one process (as inside a transaction);
 2. the baseline: SHA-256 of the very same hash-input bytes, already in memory, in a bare
    loop (``hashlib.sha256(b).digest()``) — the floor any verifier in Python pays;
 3. the raw fetch: the driver's cursor reading the same columns, no hashing.
@@ -49,12 +50,12 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from gongshu import migrate
-from gongshu.audit.chain import FIELD_SEPARATOR, canonical_json
+from gongshu.audit.chain import FIELD_SEPARATOR, canonical_json, iso_at, v2_fields
 from gongshu.audit.checkpoint import ACTION as CHECKPOINT_ACTION
 from gongshu.audit.checkpoint import ExportedCheckpoint
 from gongshu.audit.merkle import Frontier, leaf_hash
 from gongshu.audit.models import GENESIS_HASH
-from gongshu.audit.service import Prepared, chained
+from gongshu.audit.service import Prepared
 from gongshu.db import make_engine, make_session_factory
 from gongshu.seal import Signature, platform_seal
 from gongshu.settings import Settings, get_settings
@@ -221,11 +222,12 @@ def generate(
                 item = templates[seq % len(templates)]
             seq += 1
             at = START + dt.timedelta(microseconds=seq * 7919)
-            row = chained(item, seq, prev, at)
+            data = _input_bytes(item, seq, at, prev)
+            digest = hashlib.sha256(data).digest()
             if keep_inputs:
-                inputs.append(_input_bytes(item, row))
-            prev = row["entry_hash"]
-            frontier.append(leaf_hash(bytes.fromhex(prev)))
+                inputs.append(data)
+            previous, prev = prev, digest.hex()
+            frontier.append(leaf_hash(digest))
             batch.append(
                 (
                     seq,
@@ -241,7 +243,7 @@ def generate(
                     item.changes_json,
                     item.request_id,
                     item.ip,
-                    row["prev_hash"],
+                    previous,
                     prev,
                     2,
                     item.dataset_id,
@@ -259,12 +261,12 @@ def generate(
     return batches(), checkpoints, inputs, head
 
 
-def _input_bytes(item: Prepared, row: dict[str, Any]) -> bytes:
-    from gongshu.audit.chain import iso_at, v2_fields
-
+def _input_bytes(item: Prepared, seq: int, at: dt.datetime, prev_hash: str) -> bytes:
+    """The writer's version-2 hash input (:func:`gongshu.audit.chain.v2_fields`, as
+    :func:`gongshu.audit.service.chained` builds it)."""
     fields = v2_fields(
-        seq=row["seq"],
-        at_iso=iso_at(row["at"]),
+        seq=seq,
+        at_iso=iso_at(at),
         actor_id=item.actor_id,
         actor_name=item.actor_name,
         agency_id=item.agency_id,
@@ -275,7 +277,7 @@ def _input_bytes(item: Prepared, row: dict[str, Any]) -> bytes:
         changes_json=item.changes_json,
         request_id=item.request_id,
         ip=item.ip,
-        prev_hash=row["prev_hash"],
+        prev_hash=prev_hash,
         dataset_id=item.dataset_id,
         result=item.result,
         rows=item.rows,
@@ -343,10 +345,13 @@ def load(
     return inputs, len(checkpoints)
 
 
-def time_verify(settings: Settings) -> tuple[float, float, Any]:
-    """Wall and CPU seconds of the service's verify on a fresh engine and session."""
-    from gongshu.audit import service
+def time_verify(settings: Settings, *, one_process: bool = False) -> tuple[float, float, Any]:
+    """Wall and CPU seconds of the service's verify on a fresh engine and session; with
+    ``one_process``, as it runs inside a transaction or a small chain (no worker processes)."""
+    from gongshu.audit import service, verify
 
+    if one_process:
+        verify.PARALLEL_MIN_ENTRIES = 2**62
     engine = make_engine(settings)
     try:
         with make_session_factory(engine)() as session:
@@ -355,6 +360,15 @@ def time_verify(settings: Settings) -> tuple[float, float, Any]:
             return time.perf_counter() - wall, time.process_time() - cpu, result
     finally:
         engine.dispose()
+
+
+def verify_workers(entries: int) -> int:
+    """How many worker processes ``verify`` splits a chain of ``entries`` among (1: none)."""
+    from gongshu.audit import verify
+
+    if entries < verify.PARALLEL_MIN_ENTRIES:
+        return 1
+    return max(1, verify.workers())
 
 
 def time_baseline(inputs: list[bytes]) -> float:
@@ -432,8 +446,11 @@ def main() -> None:
         del inputs
         fetch = time_fetch(settings, args.entries)
         log(f"driver fetch of the same columns:  {fetch:.2f} s")
-        wall, cpu, result = time_verify(settings)
-        log(f"gongshu audit verify:              {wall:.2f} s (CPU {cpu:.2f} s)")
+        wall, _cpu, result = time_verify(settings)
+        workers = verify_workers(args.entries)
+        log(f"gongshu audit verify:              {wall:.2f} s ({workers} worker processes)")
+        single, single_cpu, single_result = time_verify(settings, one_process=True)
+        log(f"  … in one process:                {single:.2f} s (CPU {single_cpu:.2f} s)")
         if not result.ok:
             log(f"  verify found a problem: seq {result.broken_seq}: {result.localized_reason()}")
         scaled = wall * 1_000_000 / max(1, args.entries)
@@ -444,7 +461,10 @@ def main() -> None:
             "verify_ok": result.ok,
             "verify_checked": result.checked,
             "verify_seconds": round(wall, 3),
-            "verify_cpu_seconds": round(cpu, 3),
+            "verify_workers": workers,
+            "verify_one_process_seconds": round(single, 3),
+            "verify_one_process_cpu_seconds": round(single_cpu, 3),
+            "verify_one_process_ok": single_result.ok,
             "verify_seconds_per_million": round(scaled, 3),
             "baseline_hashlib_seconds": round(baseline, 3),
             "overhead_ratio": round(wall / baseline, 2) if baseline else None,

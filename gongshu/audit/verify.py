@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -144,14 +145,22 @@ def workers() -> int:
     return min(os.cpu_count() or 1, MAX_WORKERS)
 
 
+def start_method() -> str:
+    """``fork`` when this process runs one thread (the CLI, a benchmark): workers start at
+    once. ``spawn`` otherwise (a web server's threads may hold locks a fork would copy)."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
 def _walk_in_workers(url: str, walk: Walk, head_seq: int, batch: int) -> None:
     """Split entries 1–``head_seq`` into ranges checked by worker processes; fold their
     leaves into ``walk`` in order, the seams checked as if it were one pass."""
     count = workers()
-    parts = count * 2  # the parent folds one range while the workers check the next ones
+    parts = count
     bounds = [head_seq * i // parts for i in range(parts + 1)]
     sizes = frozenset(walk.targets)
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context(start_method())
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         futures = [
             pool.submit(walk_range, url, bounds[i], bounds[i + 1], sizes, batch)

@@ -165,11 +165,13 @@ def _both(engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch) -
     return single, split
 
 
+@pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_split_pass_agrees_with_one_process(
-    big: Engine, scratch_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    big: Engine, scratch_settings: Settings, monkeypatch: pytest.MonkeyPatch, method: str
 ) -> None:
     if verify.workers() < 2:
         pytest.skip("one CPU: the pass is never split")
+    monkeypatch.setattr(verify, "start_method", lambda: method)
     single, split = _both(big, scratch_settings, monkeypatch)
     assert single.ok and split.ok, (single.localized_reason(), split.localized_reason())
     assert single.checked == split.checked == 3000
