@@ -132,9 +132,6 @@ def lock_head(session: Session) -> AuditHead:
     return session.scalars(stmt.execution_options(populate_existing=True)).one()
 
 
-_lock_head = lock_head
-
-
 @dataclass(frozen=True)
 class Prepared:
     """An entry's content before it has a place in the chain (seq, time, predecessor)."""
