@@ -12,8 +12,9 @@ those texts joined by NUL), reading plain tuples through the driver's cursor (se
 on PostgreSQL) and hashing in one tight loop; no ORM objects, no JSON parsing unless an
 entry is version 1 or its stored JSON is not canonical.
 
-Reads never hold SQLite's write lock (writers go on meanwhile): the checkpoints, then the
-head are read first, and only entries up to that head are checked.
+Reads never hold SQLite's write lock (writers go on meanwhile). The head and the
+checkpoints are read in one snapshot with the entries (:func:`read_connection`), and only
+entries up to that head are checked.
 """
 
 from __future__ import annotations
@@ -53,15 +54,30 @@ MSG_EXT_SHORT = N_("外部保存的检查点覆盖前 {size} 条记录，但链�
 
 @contextmanager
 def read_connection(session: Session) -> Iterator[Connection]:
-    """A connection to read the chain on: the session's own when it is inside a transaction
-    (its uncommitted entries count), otherwise — on SQLite — an autocommit one that takes no
-    write lock, so appends go on while a long verify runs."""
+    """A connection to read the chain on, in one snapshot.
+
+    Inside a transaction the session's own connection is used (its uncommitted entries
+    count). Otherwise a connection of its own reads in one snapshot, so that the head, the
+    checkpoints and the entries agree even while appends go on: on SQLite a deferred read
+    transaction (WAL: it takes no write lock, writers go on), on PostgreSQL a REPEATABLE
+    READ one. Nothing is written through it; it is rolled back.
+    """
     bind = session.get_bind()
-    if isinstance(bind, Engine) and not session.in_transaction() and bind.dialect.name == "sqlite":
-        with bind.connect() as conn:
-            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+    if not isinstance(bind, Engine) or session.in_transaction():
+        yield session.connection()
         return
-    yield session.connection()
+    if bind.dialect.name == "sqlite":
+        with bind.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("BEGIN DEFERRED")
+            try:
+                yield conn
+            finally:
+                conn.exec_driver_sql("ROLLBACK")
+        return
+    with bind.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        yield conn
 
 
 def _read_head(conn: Connection) -> tuple[int, str]:
@@ -191,8 +207,8 @@ def verify_chain(
     started = time.perf_counter()
     url = _parallel_url(session)
     with read_connection(session) as conn:
-        stored = _checkpoint_rows(conn)
         head_seq, head_hash = _read_head(conn)
+        stored = _checkpoint_rows(conn)
         problems = _checkpoint_problems(stored, external, settings)
         targets: dict[int, list[_Target]] = {}
         for cp in stored:

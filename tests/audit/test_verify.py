@@ -184,3 +184,55 @@ def test_split_pass_agrees_with_one_process(
         conn.execute(delete(AuditEntry).where(AuditEntry.seq == 750))
     single, split = _both(big, scratch_settings, monkeypatch)
     assert single.broken_seq == split.broken_seq == 751  # before the broken 1234
+
+
+def test_verify_while_entries_and_checkpoints_are_written(scratch_settings: Settings) -> None:
+    """Appends and checkpoints going on meanwhile never make an intact chain look broken:
+    the head, the checkpoints and the entries are read in one snapshot."""
+    import threading
+
+    from gongshu.audit import group
+    from gongshu.audit.checkpoint import write_checkpoint
+
+    engine = make_engine(scratch_settings)
+    factory = make_session_factory(engine)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def appender() -> None:
+        try:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                group.append_durable(engine, Actor.system(), "data.read", "dataset", n % 7 + 1)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def signer() -> None:
+        try:
+            while not stop.is_set():
+                with factory() as session:
+                    write_checkpoint(session, scratch_settings)
+                stop.wait(0.01)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    group.append_durable(engine, Actor.system(), "data.read", "dataset", 1)
+    threads = [threading.Thread(target=appender), threading.Thread(target=signer)]
+    for t in threads:
+        t.start()
+    try:
+        results = []
+        for _ in range(15):
+            with factory() as session:
+                results.append(verify.verify_chain(session, settings=scratch_settings))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        group.shutdown_all()
+    assert not errors
+    bad = [r.localized_reason() for r in results if not r.ok]
+    assert not bad, bad
+    assert results[-1].checkpoints > 0 and results[-1].checked > results[0].checked
+    engine.dispose()
