@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, insert, text
 from sqlalchemy.orm import Session
 
 from gongshu.audit.models import AuditEntry
@@ -41,6 +41,7 @@ from gongshu.settings import get_settings
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 30.0
+LOCK_TIMEOUT_SECONDS = 30
 MSG_NOT_DURABLE = N_("审计记录未能写入，本次读取已取消，请稍后重试")
 
 __all__ = ["AuditNotDurable", "GroupWriter", "WriterStats", "append_durable", "shutdown_all"]
@@ -152,6 +153,11 @@ class GroupWriter:
 
     def _commit(self, group: list[_Pending]) -> list[int]:
         with Session(self.engine, expire_on_commit=False) as session, unit_of_work(session):
+            if self.engine.dialect.name == "postgresql":
+                # A caller that holds the head lock in its own open transaction while it
+                # waits here would otherwise wait forever: fail the group instead (SQLite's
+                # busy timeout does the same there).
+                session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'"))
             head = lock_head(session)
             seq, prev = head.seq, head.entry_hash
             first = seq + 1

@@ -193,3 +193,20 @@ def test_a_session_inside_an_outer_transaction_records_in_it(db: Session) -> Non
     entry = db.scalars(select(AuditEntry).where(AuditEntry.seq == seq)).one()
     assert entry.result == "denied"
     assert service.verify(db).ok
+
+
+def test_a_caller_holding_the_head_lock_fails_instead_of_waiting_forever(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's 30 s busy timeout ends the same wait; too slow for a test")
+    monkeypatch.setattr(group, "LOCK_TIMEOUT_SECONDS", 1)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        service.record(session, _actor(0), "thing.update", "thing", 1)  # holds the head lock
+        started = time.perf_counter()
+        with pytest.raises(AuditNotDurable):
+            append_durable(engine, _actor(1), "data.read", "dataset", 1)
+        assert time.perf_counter() - started < 10
+        session.rollback()
+    assert append_durable(engine, _actor(1), "data.read", "dataset", 1) == 1
