@@ -78,7 +78,13 @@ def emergency_banner(request: Request, ctx: dict[str, Any]) -> None:
         return
     began = not session.in_transaction()
     try:
-        ctx["active_emergencies"] = emergency.active_emergencies(session)
+        found = emergency.active_emergencies(session)
+        if began:
+            # The rollback below expires them: the template reading one would begin a new
+            # transaction (on SQLite, BEGIN IMMEDIATE: the write lock) that nobody ends.
+            for e in found:
+                session.expunge(e)
+        ctx["active_emergencies"] = found
     except SQLAlchemyError:
         log.debug("emergency banner skipped", exc_info=True)
     finally:
