@@ -4,7 +4,7 @@ The same conventions as the house line chart (:mod:`gongshu.quality.chart`): no 
 library, no CDN; the ``<svg>`` is ``role="img"`` labelled by its ``<title>`` and ``<desc>``,
 every bar carries a ``<title>`` with its value and prints the value beside it, and the page
 shows the same numbers in a table. Unlike the quality chart the scale is not 0–100: it runs
-from zero to a round number above the largest value.
+from zero to a round number at or above the largest value, in whole-count ticks.
 """
 
 from __future__ import annotations
@@ -23,15 +23,16 @@ MUTED = "#646a73"
 INK = "#1f2329"
 
 
-def nice_max(value: float) -> float:
-    """A round upper bound of the scale: 1, 2 or 5 times a power of ten, at least 1."""
-    if value <= 1:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        if value <= step * power:
-            return float(step * power)
-    return float(10 * power)
+def axis(value: float) -> tuple[float, list[float]]:
+    """A scale from zero to a round number at or above ``value``, and its ticks: about
+    five steps of 1, 2 or 5 times a power of ten, so that every tick is a whole count."""
+    if value <= 0:
+        return 1.0, [0.0, 1.0]
+    rough = value / 5
+    power = 10 ** math.floor(math.log10(rough)) if rough >= 1 else 1
+    step = next(float(m * power) for m in (1, 2, 5, 10) if m * power >= rough)
+    steps = math.ceil(value / step)
+    return step * steps, [step * i for i in range(steps + 1)]
 
 
 def _fmt(value: float) -> str:
@@ -61,15 +62,15 @@ def bar_chart(
     left, right, top, row_h = 220, 80, 10, 26
     height = top + row_h * max(1, len(labels)) + 34
     plot_w = width - left - right
-    scale = nice_max(max(values, default=0))
+    scale, ticks = axis(max(values, default=0))
     parts = _head(uid, width, height, title, desc)
-    for tick in range(5):
-        x = left + plot_w * tick / 4
+    for tick in ticks:
+        x = left + plot_w * tick / scale
         parts.append(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{height - 28}" '
             f'stroke="{GRID}" stroke-width="1"/>'
             f'<text x="{x:.1f}" y="{height - 14}" text-anchor="middle" font-size="11" '
-            f'fill="{MUTED}">{_fmt(scale * tick / 4)}</text>'
+            f'fill="{MUTED}">{_fmt(tick)}</text>'
         )
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top + row_h * i
@@ -105,15 +106,15 @@ def column_chart(
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(1, len(labels))
     slot = plot_w / n
-    scale = nice_max(max(values, default=0))
+    scale, ticks = axis(max(values, default=0))
     parts = _head(uid, width, height, title, desc)
-    for tick in range(5):
-        y = top + plot_h * (1 - tick / 4)
+    for tick in ticks:
+        y = top + plot_h * (1 - tick / scale)
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{GRID}" stroke-width="1"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="{MUTED}">{_fmt(scale * tick / 4)}</text>'
+            f'fill="{MUTED}">{_fmt(tick)}</text>'
         )
     step = max(1, (n + 11) // 12)
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):

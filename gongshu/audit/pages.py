@@ -43,7 +43,7 @@ GATE_KEYS = {
     "grant": N_("授权"),
     "version": N_("版本"),
     "fields": N_("字段"),
-    "columns": N_("字段"),
+    "columns": N_("读取的列"),
     "filters": N_("筛选条件"),
     "rows": N_("行数"),
 }
