@@ -1,5 +1,6 @@
-"""JSON API of shared data (数据接口): rows, count, aggregates and exports of one catalog
-entry through the gate, the entry's data description, and fingerprint tracing.
+"""JSON API of shared data (数据接口): rows, count, aggregates and exports (and the CSV
+bundle) of one catalog entry through the gate, the entry's data description, and tracing a
+fingerprint or an uploaded file back to its export.
 
 Thin by design: each route parses its parameters (``params``), calls one gate function
 (``gongshu.gate.service``: the policy, masking, quota and audit entry are all there) and
@@ -12,21 +13,35 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import pyarrow as pa
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    File,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gongshu.audit.models import AuditEntry
 from gongshu.auth.actor import Actor
 from gongshu.auth.models import ApiKey
 from gongshu.catalog.models import Dataset
-from gongshu.dataapi import exports, params, queries
+from gongshu.dataapi import bundle, exports, params, queries, tracing
 from gongshu.dataapi.ratelimit import Decision, RateLimited, RateLimiter
 from gongshu.dataapi.schemas import (
     AggregateRead,
@@ -35,6 +50,8 @@ from gongshu.dataapi.schemas import (
     DataRowsPage,
     DatasetRef,
     FieldInfo,
+    FileTraceMatch,
+    FileTraceRead,
     FingerprintExport,
     FingerprintGrant,
     FingerprintRead,
@@ -45,6 +62,11 @@ from gongshu.gate import filters as gate_filters
 from gongshu.gate import service as gate
 from gongshu.i18n import N_, current_language, translate
 from gongshu.masking import Technique
+from gongshu.orgs.models import Agency
+from gongshu.portal import datapackage
+from gongshu.seal import StreamSigner, platform_seal
+from gongshu.settings import Settings
+from gongshu.share.models import Grant
 from gongshu.store.models import DatasetVersion
 from gongshu.store.serving import ROW_COLUMN
 from gongshu.store.versions import current_version
@@ -59,6 +81,8 @@ MSG_XLSX_TOO_BIG = N_(
 )
 MSG_SHAPE_JSON = N_("_shape=ndjson 只适用于 JSON 导出")
 EXAMPLE_PURPOSE = N_("数据核验")
+# The gate's format name of the CSV bundle (its audit entries say ``format: zip``).
+BUNDLE_FORMAT = "zip"
 
 FILTER_HELP = (
     "Filters are further query parameters `<field>__<op>=<value>` on fields the reader may "
@@ -226,37 +250,31 @@ def _json(body: Any, status_code: int = 200) -> Response:
 # --- routes ---------------------------------------------------------------------------------
 
 
-@router.get(
-    "/fingerprints/{fingerprint}",
-    response_model=FingerprintRead,
-    summary="Trace a fingerprint to its grant, body and exports",
-    description=(
-        "Which grant, body (agency) and exports produced a file carrying this fingerprint "
-        "(from the file's last CSV line, JSON field, XLSX properties or Parquet metadata). "
-        "Bureau admins (a district admin: its district's entries) and auditors."
-    ),
-)
-def trace_fingerprint(session: SessionDep, actor: ActorDep, fingerprint: str) -> FingerprintRead:
-    trace = queries.trace_fingerprint(session, actor, fingerprint)
-    grant = trace.grant
-    return FingerprintRead(
-        fingerprint=trace.fingerprint,
-        dataset=DatasetRef(**_ref(trace.dataset)) if trace.dataset is not None else None,
-        agency_id=trace.agency.id if trace.agency is not None else None,
-        agency_name=trace.agency.name if trace.agency is not None else None,
-        grant=FingerprintGrant(
-            id=grant.id,
-            kind=str(grant.kind),
-            status=str(grant.status),
-            agency_id=grant.agency_id,
-            agency_name=trace.agency.name if trace.agency is not None else "",
-            purpose=grant.purpose,
-            starts_at=grant.starts_at,
-            expires_at=grant.expires_at,
-        )
-        if grant is not None
-        else None,
-        exports=[
+def _grant_read(grant: Grant | None, agency: Agency | None) -> FingerprintGrant | None:
+    if grant is None:
+        return None
+    return FingerprintGrant(
+        id=grant.id,
+        kind=str(grant.kind),
+        status=str(grant.status),
+        agency_id=grant.agency_id,
+        agency_name=agency.name if agency is not None and agency.id == grant.agency_id else "",
+        purpose=grant.purpose,
+        starts_at=grant.starts_at,
+        expires_at=grant.expires_at,
+    )
+
+
+def fingerprint_read(trace: queries.FingerprintTrace) -> FingerprintRead:
+    """A fingerprint's trace as the API answers it."""
+
+    def digest_of(export_id: Any) -> AuditEntry | None:
+        return trace.digests.get(str(export_id)) if export_id else None
+
+    exports_read = []
+    for e in trace.exports:
+        done = digest_of(e.changes.get("export_id"))
+        exports_read.append(
             FingerprintExport(
                 audit_seq=e.seq,
                 at=e.at,
@@ -270,10 +288,95 @@ def trace_fingerprint(session: SessionDep, actor: ActorDep, fingerprint: str) ->
                 export_id=e.changes.get("export_id"),
                 purpose=e.changes.get("purpose"),
                 request_id=e.request_id,
+                digest=done.changes.get("digest") if done is not None else None,
+                bytes=done.changes.get("bytes") if done is not None else None,
             )
-            for e in trace.exports
-        ],
+        )
+    return FingerprintRead(
+        fingerprint=trace.fingerprint,
+        dataset=DatasetRef(**_ref(trace.dataset)) if trace.dataset is not None else None,
+        agency_id=trace.agency.id if trace.agency is not None else None,
+        agency_name=trace.agency.name if trace.agency is not None else None,
+        grant=_grant_read(trace.grant, trace.agency),
+        exports=exports_read,
     )
+
+
+def file_trace_read(trace: tracing.FileTrace) -> FileTraceRead:
+    """An uploaded file's trace as the API answers it."""
+    matches = []
+    for m in trace.matches:
+        read = m.read.changes if m.read is not None else {}
+        matches.append(
+            FileTraceMatch(
+                audit_seq=m.entry.seq,
+                at=m.entry.at,
+                member=m.member,
+                format=m.entry.changes.get("format"),
+                export_id=m.entry.changes.get("export_id"),
+                fingerprint=m.entry.changes.get("fingerprint"),
+                dataset=DatasetRef(**_ref(m.dataset)) if m.dataset is not None else None,
+                agency_id=m.agency.id if m.agency is not None else None,
+                agency_name=m.agency.name if m.agency is not None else None,
+                grant=_grant_read(m.grant, m.agency),
+                actor_id=m.entry.actor_id,
+                actor_name=m.entry.actor_name,
+                purpose=read.get("purpose"),
+                version=m.entry.changes.get("version"),
+                rows=read.get("rows"),
+                request_id=m.entry.request_id,
+            )
+        )
+    facts = trace.facts
+    return FileTraceRead(
+        digest=facts.sha256,
+        bytes=facts.size,
+        kind=facts.kind,
+        recorded=trace.recorded,
+        embedded_fingerprint=facts.fingerprint,
+        matches=matches,
+        fingerprint=fingerprint_read(trace.embedded) if trace.embedded is not None else None,
+    )
+
+
+@router.get(
+    "/fingerprints/{fingerprint}",
+    response_model=FingerprintRead,
+    summary="Trace a fingerprint to its grant, body and exports",
+    description=(
+        "Which grant, body (agency) and exports produced a file carrying this fingerprint "
+        "(from the `X-Gongshu-Fingerprint` header, the JSON `fingerprint`, the XLSX "
+        "properties, the Parquet metadata or a CSV bundle's `datapackage.json`; the first 8 "
+        "digits in a download's file name are enough when no other fingerprint starts so). "
+        "Each export lists the SHA-256 and size of its file when it completed. Bureau admins "
+        "(a district admin: its district's entries) and auditors."
+    ),
+)
+def trace_fingerprint(session: SessionDep, actor: ActorDep, fingerprint: str) -> FingerprintRead:
+    return fingerprint_read(queries.trace_fingerprint(session, actor, fingerprint))
+
+
+@router.post(
+    "/fingerprints/trace",
+    response_model=FileTraceRead,
+    summary="Trace a file to the export, grant, body and user that produced it",
+    description=(
+        "Upload a file (multipart field `file`): its SHA-256 is looked up among the "
+        "recorded digests of completed exports (every format, and the `data.csv` inside a "
+        "CSV bundle), and the fingerprint an XLSX, Parquet, JSON or bundle carries inside is "
+        "traced too. Answers every export with exactly these bytes (which grant, body, user "
+        "and time) — a CSV or NDJSON holds no fingerprint, so its bytes are its trace — and, "
+        "for a file that was changed, the trace of its embedded fingerprint "
+        "(`recorded: false`). 404 when neither leads anywhere. Bureau admins (a district "
+        "admin: its district's entries) and auditors."
+    ),
+)
+def trace_file(
+    session: SessionDep,
+    actor: ActorDep,
+    file: Annotated[UploadFile, File(description="the file to trace")],
+) -> FileTraceRead:
+    return file_trace_read(tracing.trace_file(session, actor, file.file))
 
 
 @router.get(
@@ -472,23 +575,235 @@ def _without_row(
     return dropped(), pa.schema([schema.field(n) for n in keep])
 
 
-def _file_name(dataset: Dataset, version: int, ext: str) -> str:
+def _file_name(dataset: Dataset, version: int, fingerprint: str, ext: str) -> str:
+    """``<code>-v<version>-<first 8 of the fingerprint>.<ext>``: the fingerprint travels
+    with a file that holds no room for it (CSV, NDJSON). ASCII only (the code's other
+    characters become ``-``), so every browser keeps it."""
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset.code).strip("-") or f"dataset-{dataset.id}"
-    return f"{stem}-v{version}.{ext}"
+    return f"{stem}-v{version}-{fingerprint[:8]}.{ext}"
+
+
+@dataclass(frozen=True)
+class _Export:
+    """An export the gate has allowed and recorded: its rows, what the file says about
+    itself, and the data directory's scratch space."""
+
+    dataset: Dataset
+    result: gate.GateExport
+    batches: Iterator[pa.RecordBatch]
+    schema: pa.Schema
+    meta: exports.ExportMeta
+    tmp_dir: FilePath
+
+
+def _start_export(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    dataset: Dataset,
+    *,
+    fmt: str,
+    fields: str | None,
+    header: ColumnTitles,
+    purpose: tuple[str | None, str | None],
+    version: int | None,
+) -> _Export:
+    """Let the gate decide and record the export (after the XLSX row cap), and describe the
+    file to be written."""
+    chosen = _version(session, dataset, version)
+    why = params.purpose(*purpose)
+    columns = params.field_list(fields)
+    row_filters = _filters(request)
+    if fmt == "xlsx":
+        # Counted first (an audited count), so an oversized workbook is refused before any
+        # export is recorded or written.
+        counted = gate.count(
+            session, actor, dataset, version=chosen, purpose=why, filters=row_filters
+        )
+        if counted.rows > settings.data_api_xlsx_max_rows:
+            raise ValidationFailed.single(
+                "fmt",
+                MSG_XLSX_TOO_BIG.format(rows=counted.rows, limit=settings.data_api_xlsx_max_rows),
+            )
+    result = gate.export(
+        session,
+        actor,
+        dataset,
+        purpose=why,
+        fmt=fmt,
+        columns=columns,
+        filters=row_filters,
+        version=chosen,
+    )
+    batches, schema = result.batches, result.schema
+    if columns is None or ROW_COLUMN not in columns:
+        batches, schema = _without_row(batches, schema)
+    meta = exports.ExportMeta(
+        dataset_code=dataset.code,
+        dataset_title=dataset.title,
+        version=result.version.number,
+        fingerprint=result.fingerprint,
+        exported_at=utcnow().replace(microsecond=0),
+        fields=[
+            exports.ExportField(f["name"], f["label"], f["type"])
+            for f in _field_infos(result.version, schema.names, result.masks)
+        ],
+        export_id=result.export_id,
+        header=header.value,
+    )
+    tmp_dir = settings.data_dir / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    return _Export(dataset, result, batches, schema, meta, tmp_dir)
+
+
+def _export_headers(export: _Export, file_name: str) -> dict[str, str]:
+    """The export's response headers: the fingerprint and export id (the file name carries
+    the fingerprint's first 8 digits too), and the attribution a CSV has no room for."""
+    dataset, result = export.dataset, export.result
+    return {
+        "Content-Disposition": f'attachment; filename="{file_name}"',
+        "X-Gongshu-Fingerprint": result.fingerprint,
+        "X-Gongshu-Export-Id": result.export_id,
+        "X-Gongshu-Version": str(result.version.number),
+        "X-Gongshu-Rows": str(result.rows),
+        "X-Gongshu-Dataset": quote(dataset.code, safe="/"),
+        # Header values are Latin-1: the agency's name goes percent-encoded (UTF-8).
+        "X-Gongshu-Source": quote(dataset.agency.name, safe=""),
+        "X-Gongshu-Acquired": result.version.created_at.date().isoformat(),
+        "X-Gongshu-License": datapackage.licence_of(dataset)["name"],
+        "Cache-Control": "no-store",
+    }
+
+
+def _recorded(
+    body: Iterator[bytes],
+    session: Session,
+    actor: Actor,
+    export: _Export,
+    fmt: str,
+    members: Callable[[], Mapping[str, Any]] | None = None,
+) -> Iterator[bytes]:
+    return tracing.recorded(
+        body,
+        session,
+        actor,
+        tracing.ExportRecord(
+            dataset_id=export.dataset.id,
+            dataset_title=export.dataset.title,
+            export_id=export.result.export_id,
+            fingerprint=export.result.fingerprint,
+            fmt=fmt,
+            version=export.result.version.number,
+        ),
+        members=members,
+    )
+
+
+@router.get(
+    "/{ref:path}/export.csv.zip",
+    summary="Export rows as a CSV bundle: data.csv, datapackage.json and its seal (streamed)",
+    description=(
+        "A ZIP of `data.csv` (exactly what `export.csv` writes for the same parameters), "
+        "`datapackage.json` (a Frictionless Data Package descriptor of `data.csv`: Table "
+        "Schema, byte count and SHA-256, attribution — source agency, entry code, version, "
+        "acquisition date, licence — and the export's `fingerprint` and `export_id` in its "
+        "`gongshu` property) and `data.csv.sig.json` (the platform seal's detached signature "
+        "of `data.csv`; check it with `gongshu seal verify data.csv` or on `/seal/verify`). "
+        "Streamed. " + FILTER_HELP
+    ),
+    dependencies=Limited,
+    response_class=StreamingResponse,
+    responses={200: {"description": "the bundle", "content": {bundle.MEDIA_TYPE: {}}}},
+)
+def export_bundle(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    ref: RefPath,
+    fields: FieldsQuery = None,
+    header: Annotated[
+        ColumnTitles,
+        Query(alias="_header", description="column titles: field `name` or `label`"),
+    ] = ColumnTitles.NAME,
+    purpose: PurposeQuery = None,
+    version: VersionQuery = None,
+    purpose_header: PurposeHeader = None,
+) -> StreamingResponse:
+    export = _start_export(
+        request,
+        session,
+        actor,
+        settings,
+        queries.find_dataset(session, actor, ref),
+        fmt=BUNDLE_FORMAT,
+        fields=fields,
+        header=header,
+        purpose=(purpose, purpose_header),
+        version=version,
+    )
+    dataset, result, meta = export.dataset, export.result, export.meta
+    titles = meta.column_titles(export.schema.names)
+    package = datapackage.export_descriptor(
+        dataset,
+        result.version,
+        path=bundle.DATA_MEMBER,
+        columns=[
+            datapackage.FileColumn(title, name, name in result.masks)
+            for title, name in zip(titles, export.schema.names, strict=True)
+        ],
+        export={
+            "fingerprint": result.fingerprint,
+            "export_id": result.export_id,
+            "exported_at": meta.exported_at.isoformat(),
+            "rows": result.rows,
+        },
+    )
+
+    def describe(data: bundle.DataFile) -> dict[str, Any]:
+        resource = {**package["resources"][0], "bytes": data.size, "hash": f"sha256:{data.sha256}"}
+        return {**package, "resources": [resource]}
+
+    signer = StreamSigner(
+        platform_seal(settings),
+        name=bundle.DATA_MEMBER,
+        dataset={"id": dataset.id, "code": dataset.code},
+        version=result.version.number,
+        fingerprint=result.fingerprint,
+        extra={"export_id": result.export_id},
+    )
+    data = bundle.DataFile()
+    csv_chunks = exports.stream("csv", export.batches, meta, schema=export.schema)
+    body = bundle.write(
+        csv_chunks, signer=signer, describe=describe, written_at=meta.exported_at, data=data
+    )
+
+    def members() -> dict[str, Any]:
+        return {"csv_digest": data.sha256, "csv_bytes": data.size}
+
+    file_name = _file_name(dataset, result.version.number, result.fingerprint, "csv.zip")
+    return StreamingResponse(
+        _recorded(body, session, actor, export, BUNDLE_FORMAT, members),
+        media_type=bundle.MEDIA_TYPE,
+        headers=_export_headers(export, file_name),
+    )
 
 
 @router.get(
     "/{ref:path}/export.{fmt}",
     summary="Export rows as CSV, XLSX, JSON or Parquet (streamed)",
     description=(
-        "The rows the filters keep, streamed as a file. CSV is UTF-8 with a BOM; a text "
-        "value starting with `=`, `+`, `-`, `@`, tab, CR or `'` gets one leading `'` (drop it "
-        "when reading); the last line is `#gongshu-fingerprint=<fp>;rows=<n>`. XLSX writes "
-        "every text as text (never a formula), splits into sheets of 1,048,575 rows and is "
-        "refused above `GONGSHU_DATA_API_XLSX_MAX_ROWS`. JSON is one object whose `rows` "
-        "array streams (`_shape=ndjson`: one row per line, a last `_gongshu` line). Parquet "
-        "keeps the types. Every file carries the export's fingerprint (also in "
-        "`X-Gongshu-Fingerprint`). " + FILTER_HELP
+        "The rows the filters keep, streamed as a file. CSV is UTF-8 with a BOM, the header "
+        "and the rows, nothing else; a text value starting with `=`, `+`, `-`, `@`, tab, CR "
+        "or `'` gets one leading `'` (drop it when reading). XLSX writes every text as text "
+        "(never a formula), splits into sheets of 1,048,575 rows and is refused above "
+        "`GONGSHU_DATA_API_XLSX_MAX_ROWS`. JSON is one object whose `rows` array streams "
+        "(`_shape=ndjson`: one row per line, nothing else). Parquet keeps the types. "
+        "The export's fingerprint is in `X-Gongshu-Fingerprint`, its first 8 digits in the "
+        "file name, and inside the file where the format has room (JSON `fingerprint`, XLSX "
+        "properties, Parquet metadata); the SHA-256 of every completed file is recorded for "
+        "tracing. For CSV with a description and a seal use `export.csv.zip`. " + FILTER_HELP
     ),
     dependencies=Limited,
     response_class=StreamingResponse,
@@ -527,71 +842,33 @@ def export_rows(
     dataset = queries.find_dataset(session, actor, ref)
     if shape is Shape.NDJSON and fmt is not ExportFormat.JSON:
         raise ValidationFailed.single("_shape", MSG_SHAPE_JSON)
-    chosen = _version(session, dataset, version)
-    why = params.purpose(purpose, purpose_header)
-    columns = params.field_list(fields)
-    row_filters = _filters(request)
-    if fmt is ExportFormat.XLSX:
-        # Counted first (an audited count), so an oversized workbook is refused before any
-        # export is recorded or written.
-        counted = gate.count(
-            session, actor, dataset, version=chosen, purpose=why, filters=row_filters
-        )
-        if counted.rows > settings.data_api_xlsx_max_rows:
-            raise ValidationFailed.single(
-                "fmt",
-                MSG_XLSX_TOO_BIG.format(rows=counted.rows, limit=settings.data_api_xlsx_max_rows),
-            )
     name = "ndjson" if shape is Shape.NDJSON else fmt.value
-    result = gate.export(
+    export = _start_export(
+        request,
         session,
         actor,
+        settings,
         dataset,
-        purpose=why,
         fmt=name,
-        columns=columns,
-        filters=row_filters,
-        version=chosen,
+        fields=fields,
+        header=header,
+        purpose=(purpose, purpose_header),
+        version=version,
     )
-    batches, schema = result.batches, result.schema
-    if columns is None or ROW_COLUMN not in columns:
-        batches, schema = _without_row(batches, schema)
-    meta = exports.ExportMeta(
-        dataset_code=dataset.code,
-        dataset_title=dataset.title,
-        version=result.version.number,
-        fingerprint=result.fingerprint,
-        exported_at=utcnow().replace(microsecond=0),
-        fields=[
-            exports.ExportField(f["name"], f["label"], f["type"])
-            for f in _field_infos(result.version, schema.names, result.masks)
-        ],
-        export_id=result.export_id,
-        header=header.value,
-    )
-    tmp_dir = settings.data_dir / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
     body = exports.stream(
         fmt.value,
-        batches,
-        meta,
-        schema=schema,
+        export.batches,
+        export.meta,
+        schema=export.schema,
         ndjson=shape is Shape.NDJSON,
-        tmp_dir=tmp_dir,
+        tmp_dir=export.tmp_dir,
     )
-    file_name = _file_name(dataset, result.version.number, name)
+    result = export.result
+    file_name = _file_name(dataset, result.version.number, result.fingerprint, name)
     return StreamingResponse(
-        body,
+        _recorded(body, session, actor, export, name),
         media_type=exports.MEDIA_TYPES[name],
-        headers={
-            # ASCII only (the code's other characters become "-"), so every browser keeps it.
-            "Content-Disposition": f'attachment; filename="{file_name}"',
-            "X-Gongshu-Fingerprint": result.fingerprint,
-            "X-Gongshu-Export-Id": result.export_id,
-            "X-Gongshu-Version": str(result.version.number),
-            "X-Gongshu-Rows": str(result.rows),
-            "Cache-Control": "no-store",
-        },
+        headers=_export_headers(export, file_name),
     )
 
 
@@ -637,6 +914,7 @@ def example_links(base: str, fields: Sequence[Mapping[str, Any]]) -> dict[str, s
         "count": f"{base}/count?{purpose}",
         "aggregate": f"{base}/aggregate?_measure=count&{purpose}",
         "csv": f"{base}/export.csv?{purpose}",
+        "csv_zip": f"{base}/export.csv.zip?{purpose}",
         "xlsx": f"{base}/export.xlsx?{purpose}",
         "json": f"{base}/export.json?{purpose}",
         "ndjson": f"{base}/export.json?_shape=ndjson&{purpose}",

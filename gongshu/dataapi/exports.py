@@ -19,13 +19,15 @@ No exported cell is ever a formula:
   value that starts with one. Numbers, dates and booleans are never prefixed (``-3`` in
   a number column stays ``-3``).
 
-Every file carries the gate's fingerprint of the export (traceable copies): CSV in its last
-line, ``#gongshu-fingerprint=<fp>;rows=<n>`` (after the data, so header-based parsers are
-not disturbed; it also shows that the file is complete); JSON in the envelope's
-``fingerprint`` field; NDJSON in its last line ``{"_gongshu": {...}}``; XLSX in the
+Formats whose readers tolerate metadata carry the gate's fingerprint of the export inside
+the file (traceable copies): JSON in the envelope's ``fingerprint`` field; XLSX in the
 document properties (identifier and a custom ``gongshu_fingerprint`` property) and on a
 last sheet describing the export; Parquet in the file's key-value metadata
-(``gongshu.fingerprint``).
+(``gongshu.fingerprint``). CSV and NDJSON hold nothing but their rows — no comment line, no
+trailing record — because an extra line breaks the readers that expect uniform rows; their
+fingerprint travels in the response (header and file name, see ``file_name``), in the CSV
+bundle's ``datapackage.json`` (``bundle``), and every completed export's SHA-256 is recorded
+in the audit chain, so even a bare copy traces back by its digest.
 """
 
 from __future__ import annotations
@@ -81,7 +83,6 @@ XLSX_MAX_CELL_CHARS = 32_767
 CHUNK_ROWS = 8192
 CHUNK_BYTES = 4 * 1024 * 1024
 BOM = b"\xef\xbb\xbf"
-CSV_TRAILER = "#gongshu-fingerprint={fingerprint};rows={rows}"
 CSV_PREFIXED = re.compile(r"^[=+\-@\t\r']")
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -228,17 +229,14 @@ def _csv(batches: Iterable[pa.RecordBatch], meta: ExportMeta, schema: pa.Schema)
     writer = pacsv.CSVWriter(
         sink, renamed, write_options=pacsv.WriteOptions(include_header=False, eol="\r\n")
     )
-    rows = 0
     for batch in batches:
         guarded = _guard_strings(batch)
         writer.write_batch(pa.record_batch(guarded.columns, schema=renamed))
-        rows += batch.num_rows
         if chunk := sink.take():
             yield chunk
     writer.close()
-    tail = sink.take()
-    trailer = CSV_TRAILER.format(fingerprint=meta.fingerprint, rows=rows) + "\r\n"
-    yield tail + trailer.encode("utf-8")
+    if tail := sink.take():
+        yield tail
 
 
 # --- JSON and NDJSON -----------------------------------------------------------------------
@@ -274,13 +272,10 @@ def _json(
 def _ndjson(
     batches: Iterable[pa.RecordBatch], meta: ExportMeta, schema: pa.Schema
 ) -> Iterator[bytes]:
-    rows = 0
     for batch in batches:
         for chunk in _chunks(batch):
-            rows += chunk.num_rows
             if chunk.num_rows:
                 yield ("\n".join(dumps(r) for r in chunk.to_pylist()) + "\n").encode("utf-8")
-    yield (dumps({"_gongshu": meta.about(rows)}) + "\n").encode("utf-8")
 
 
 # --- Parquet ---------------------------------------------------------------------------------

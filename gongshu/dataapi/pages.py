@@ -1,20 +1,21 @@
 """Pages of the data API: how to call it, with the reader's own entries and example URLs
-(数据接口), and the bureau's fingerprint tracing (指纹追溯). Thin: one query, one render."""
+(数据接口), and the bureau's tracing of fingerprints and leaked files (指纹追溯). Thin: one
+query, one render."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from gongshu.dataapi import queries
+from gongshu.dataapi import queries, tracing
 from gongshu.dataapi.params import PURPOSE_HEADER
 from gongshu.errors import NotFound, PermissionDenied, ValidationFailed
 from gongshu.i18n import N_, translate
 from gongshu.share import rules
-from gongshu.web.deps import ActorDep, SessionDep, SettingsDep
+from gongshu.web.deps import ActorDep, CsrfDep, SessionDep, SettingsDep
 from gongshu.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -36,6 +37,7 @@ def entry_links(base: str, code: str) -> dict[str, str]:
         "rows": f"{root}/rows?_limit=10&{purpose}",
         "count": f"{root}/count?{purpose}",
         "csv": f"{root}/export.csv?{purpose}",
+        "bundle": f"{root}/export.csv.zip?{purpose}",
         "xlsx": f"{root}/export.xlsx?{purpose}",
     }
 
@@ -70,6 +72,36 @@ def help_page(
     )
 
 
+def _trace_page(
+    request: Request,
+    *,
+    fp: str = "",
+    trace: queries.FingerprintTrace | None = None,
+    error: str = "",
+    file_trace: tracing.FileTrace | None = None,
+    file_name: str = "",
+    file_error: str = "",
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "dataapi/fingerprint.html",
+        {
+            "fp": fp,
+            "trace": trace,
+            "error": error,
+            "api": "/api/v1/data/fingerprints/" + quote(fp) if fp else "",
+            "file_trace": file_trace,
+            "file_name": file_name,
+            "file_error": file_error,
+            "kind_label": lambda kind: translate(tracing.KINDS.get(kind, tracing.KINDS["unknown"])),
+            "grant_kind_label": rules.grant_kind_label,
+            "grant_status_label": rules.grant_status_label,
+        },
+        status_code=status,
+    )
+
+
 @router.get("/data-api/fingerprints", response_class=HTMLResponse)
 def fingerprint_page(
     request: Request, session: SessionDep, actor: ActorDep, fp: str = ""
@@ -85,16 +117,24 @@ def fingerprint_page(
         except (NotFound, ValidationFailed) as exc:
             # Shown on the page beside the form, so the investigator can correct the value.
             error, status = exc.localized(), exc.status_code
-    return render(
-        request,
-        "dataapi/fingerprint.html",
-        {
-            "fp": fp.strip(),
-            "trace": trace,
-            "error": error,
-            "api": "/api/v1/data/fingerprints/" + quote(fp.strip()) if fp.strip() else "",
-            "grant_kind_label": rules.grant_kind_label,
-            "grant_status_label": rules.grant_status_label,
-        },
-        status_code=status,
-    )
+    return _trace_page(request, fp=fp.strip(), trace=trace, error=error, status=status)
+
+
+@router.post("/data-api/fingerprints", response_class=HTMLResponse, dependencies=[CsrfDep])
+def fingerprint_file_page(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Trace an uploaded file (a leaked copy) by its digest and embedded fingerprint."""
+    if not queries.may_trace(actor):
+        raise PermissionDenied(queries.MSG_FINGERPRINT_DENIED)
+    if file is None or not file.filename:
+        return _trace_page(request, file_error=translate(tracing.MSG_NO_FILE), status=422)
+    name = file.filename
+    try:
+        found = tracing.trace_file(session, actor, file.file)
+    except NotFound as exc:
+        return _trace_page(request, file_name=name, file_error=exc.localized(), status=404)
+    return _trace_page(request, file_name=name, file_trace=found)

@@ -7,7 +7,7 @@ reads catalog entries, version metadata, grants and the audit chain.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, lazyload
@@ -30,6 +30,11 @@ MSG_NO_VERSION = N_("该数据集没有第 {number} 版")
 MSG_FINGERPRINT_DENIED = N_("只有大数据主管部门和安全审计人员可以追溯指纹")
 MSG_FINGERPRINT_UNKNOWN = N_("没有找到带有这个指纹的授权或导出记录")
 MSG_BAD_FINGERPRINT = N_("指纹应为 8 到 64 位的十六进制字符")
+MSG_AMBIGUOUS_PREFIX = N_("这个指纹前缀对应不止一个指纹，请输入完整的指纹")
+# A grant's fingerprint and an export's are 32 hex digits; fewer is a prefix (a download's
+# file name carries the first 8).
+FULL_FINGERPRINT = 32
+DIGEST_ACTION = "data.export_digest"
 # Audit entries an investigation lists at most (newest first).
 MAX_TRACED_EXPORTS = 500
 
@@ -76,6 +81,8 @@ class FingerprintTrace:
     dataset: Dataset | None
     agency: Agency | None
     exports: list[AuditEntry]
+    # export id → the export's ``data.export_digest`` entry (exports that completed)
+    digests: dict[str, AuditEntry] = field(default_factory=dict)
 
 
 def may_trace(actor: Actor) -> bool:
@@ -92,6 +99,9 @@ def trace_fingerprint(session: Session, actor: Actor, fingerprint: str) -> Finge
     (a fresh fingerprint per export). A district bureau admin traces only entries of its
     district. The lookup of exports without a grant reads the ``data.read`` entries of
     the chain (there is no index on a JSON member): an investigation, not a hot path.
+
+    Fewer than 32 hex digits are a prefix (a download's file name carries the first 8):
+    it stands for the one fingerprint it starts, and is refused when it starts several.
     """
     require_login(actor)
     if not may_trace(actor):
@@ -99,6 +109,8 @@ def trace_fingerprint(session: Session, actor: Actor, fingerprint: str) -> Finge
     fp = fingerprint.strip().lower()
     if not 8 <= len(fp) <= 64 or any(c not in "0123456789abcdef" for c in fp):
         raise ValidationFailed.single("fingerprint", MSG_BAD_FINGERPRINT)
+    if len(fp) < FULL_FINGERPRINT:
+        fp = _full_fingerprint(session, fp)
     grant = session.scalars(select(Grant).where(Grant.fingerprint == fp)).one_or_none()
     stmt = select(AuditEntry).where(
         AuditEntry.action == "data.read",
@@ -125,7 +137,40 @@ def trace_fingerprint(session: Session, actor: Actor, fingerprint: str) -> Finge
         raise NotFound(MSG_FINGERPRINT_UNKNOWN)
     agency_id = grant.agency_id if grant is not None else exports[0].agency_id
     agency = session.get(Agency, agency_id) if agency_id is not None else None
-    return FingerprintTrace(fp, grant, dataset, agency, exports)
+    digests = {
+        str(e.changes.get("export_id")): e
+        for e in session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == DIGEST_ACTION,
+                AuditEntry.changes["fingerprint"].as_string() == fp,
+            )
+        )
+    }
+    return FingerprintTrace(fp, grant, dataset, agency, exports, digests)
+
+
+def _full_fingerprint(session: Session, prefix: str) -> str:
+    """The one fingerprint starting with ``prefix`` (a grant's, or an export's), else the
+    prefix itself (found nowhere); refused when it starts more than one."""
+    found = set(
+        session.scalars(
+            select(Grant.fingerprint).where(Grant.fingerprint.startswith(prefix)).limit(2)
+        )
+    )
+    recorded = AuditEntry.changes["fingerprint"].as_string()
+    found.update(
+        str(fp)
+        for fp in session.scalars(
+            select(recorded)
+            .where(AuditEntry.action == "data.read", recorded.startswith(prefix))
+            .distinct()
+            .limit(2)
+        )
+        if fp
+    )
+    if len(found) > 1:
+        raise ValidationFailed.single("fingerprint", MSG_AMBIGUOUS_PREFIX)
+    return found.pop() if found else prefix
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,11 @@ class FingerprintExport(BaseModel):
     export_id: str | None
     purpose: str | None
     request_id: str
+    digest: str | None = Field(
+        default=None,
+        description="SHA-256 of the file as it left (null: the download did not complete)",
+    )
+    bytes: int | None = Field(default=None, description="the file's size in bytes")
 
 
 class FingerprintRead(BaseModel):
@@ -118,3 +123,45 @@ class FingerprintRead(BaseModel):
     agency_name: str | None
     grant: FingerprintGrant | None
     exports: list[FingerprintExport]
+
+
+class FileTraceMatch(BaseModel):
+    """One export whose file was, byte for byte, the uploaded file: who made it, when,
+    under which grant."""
+
+    audit_seq: int = Field(description="the export's `data.export_digest` entry")
+    at: dt.datetime = Field(description="when the export completed")
+    member: str = Field(
+        description="`file`: the whole download; `data.csv`: the CSV inside a CSV bundle"
+    )
+    format: str | None
+    export_id: str | None
+    fingerprint: str | None
+    dataset: DatasetRef | None
+    agency_id: int | None = Field(description="the body (agency) the export traces to")
+    agency_name: str | None
+    grant: FingerprintGrant | None
+    actor_id: int | None = Field(description="the user (or API key's issuer) who exported")
+    actor_name: str
+    purpose: str | None
+    version: int | None
+    rows: int | None
+    request_id: str
+
+
+class FileTraceRead(BaseModel):
+    """What an uploaded file leads to: the exports with exactly its bytes (by SHA-256), and
+    the trace of the fingerprint it carries inside (XLSX, Parquet, JSON, CSV bundle)."""
+
+    digest: str = Field(description="SHA-256 of the uploaded file")
+    bytes: int
+    kind: str = Field(description="csv, ndjson, json, xlsx, parquet, bundle, zip or unknown")
+    recorded: bool = Field(
+        description="the file is exactly a file the platform exported (false: modified, "
+        "but the fingerprint inside still traces)"
+    )
+    embedded_fingerprint: str | None = Field(description="the fingerprint read from the file")
+    matches: list[FileTraceMatch] = Field(
+        description="exports with these exact bytes, newest first"
+    )
+    fingerprint: FingerprintRead | None = Field(description="the trace of the embedded fingerprint")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pyarrow.parquet as pq
 from fastapi.testclient import TestClient
@@ -23,6 +24,7 @@ from gongshu.auth.models import Role
 from gongshu.catalog.models import Dataset
 from gongshu.dataapi import exports
 from gongshu.db import unit_of_work
+from gongshu.orgs.models import Agency
 from gongshu.settings import Settings
 from gongshu.share.issuing import issue_grant
 from gongshu.share.models import GrantKind
@@ -58,10 +60,18 @@ def test_every_format_reads_back_to_the_rows(
     assert "attachment" in csv_answer.headers["content-disposition"]
     fingerprint = csv_answer.headers["X-Gongshu-Fingerprint"]
     assert csv_answer.headers["X-Gongshu-Rows"] == "240"
+    # The fingerprint travels in the headers and the file name, never inside the CSV.
+    stem = entry.code.replace("/", "-")
+    assert (
+        f'filename="{stem}-v1-{fingerprint[:8]}.csv"' in csv_answer.headers["content-disposition"]
+    )
+    assert csv_answer.headers["X-Gongshu-Dataset"] == entry.code
+    assert unquote(csv_answer.headers["X-Gongshu-Source"]) == officer_agency_name(db, entry)
+    assert csv_answer.headers["X-Gongshu-License"] == "gongshu-share"
     text = csv_answer.content.decode("utf-8-sig")
-    lines = text.split("\r\n")
-    assert lines[-2] == f"#gongshu-fingerprint={fingerprint};rows=240"
-    table = list(csv.DictReader(io.StringIO("\r\n".join(lines[:-2]))))
+    assert fingerprint not in text
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert len(text.split("\r\n")) == 1 + 240 + 1  # header, rows, and the last CRLF
     assert [r["credit_code"] for r in table] == [r["credit_code"] for r in rows]
     assert {exports.csv_unescape(r["note"]) for r in table} >= set(FORMULAS)
     assert all(not r["note"].startswith(("=", "+", "-", "@")) for r in table)
@@ -69,6 +79,13 @@ def test_every_format_reads_back_to_the_rows(
     assert audit.changes["fingerprint"] == fingerprint and audit.changes["format"] == "csv"
     assert audit.changes["export_id"] == csv_answer.headers["X-Gongshu-Export-Id"]
     assert audit.changes["rows"] == 240
+    # Once the file has gone, its digest follows the read into the chain.
+    digest = _digest_entry(db, audit.changes["export_id"])
+    assert digest.seq > audit.seq and digest.actor_id == officer.user.id
+    assert digest.changes["digest"] == hashlib.sha256(csv_answer.content).hexdigest()
+    assert digest.changes["bytes"] == len(csv_answer.content)
+    assert (digest.changes["fingerprint"], digest.changes["format"]) == (fingerprint, "csv")
+    assert digest.object_id == str(entry.id)
 
     body = json.loads(_export(api, headers, entry, f"export.json?{PURPOSE}").content)
     assert body["row_count"] == 240 and body["version"] == 1
@@ -78,9 +95,11 @@ def test_every_format_reads_back_to_the_rows(
     ndjson = _export(api, headers, entry, f"export.json?_shape=ndjson&{PURPOSE}")
     assert ndjson.headers["content-type"].startswith("application/x-ndjson")
     lines = ndjson.content.decode("utf-8").splitlines()
-    assert [json.loads(line) for line in lines[:-1]] == body["rows"]
-    assert (
-        json.loads(lines[-1])["_gongshu"]["fingerprint"] == ndjson.headers["X-Gongshu-Fingerprint"]
+    assert [json.loads(line) for line in lines] == body["rows"]  # rows only
+    ndjson_fp = ndjson.headers["X-Gongshu-Fingerprint"]
+    assert ndjson.headers["content-disposition"].endswith(f'-v1-{ndjson_fp[:8]}.ndjson"')
+    assert _digest_entry(db, ndjson.headers["X-Gongshu-Export-Id"]).changes["digest"] == (
+        hashlib.sha256(ndjson.content).hexdigest()
     )
 
     parquet = _export(api, headers, entry, f"export.parquet?{PURPOSE}")
@@ -113,6 +132,22 @@ def test_every_format_reads_back_to_the_rows(
         if e.changes.get("operation") == "export"
     }
     assert len(fingerprints) == 5
+
+
+def _digest_entry(db: Session, export_id: str) -> AuditEntry:
+    found = [
+        e
+        for e in db.scalars(select(AuditEntry).where(AuditEntry.action == "data.export_digest"))
+        if e.changes["export_id"] == export_id
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def officer_agency_name(db: Session, entry: Dataset) -> str:
+    agency = db.get(Agency, entry.agency_id)
+    assert agency is not None
+    return agency.name
 
 
 def test_filters_and_fields_shape_the_export(
@@ -197,8 +232,10 @@ def test_a_grant_reader_exports_masked_rows_that_trace_back_to_the_grant(
 
     answer = _export(api, headers, entry, f"export.csv?{PURPOSE}")
     assert answer.headers["X-Gongshu-Fingerprint"] == grant.fingerprint
+    assert f"-{grant.fingerprint[:8]}.csv" in answer.headers["content-disposition"]
     content = answer.content.decode("utf-8-sig")
-    assert f"#gongshu-fingerprint={grant.fingerprint};rows={len(clear)}" in content
+    assert grant.fingerprint not in content
+    assert len(list(csv.reader(io.StringIO(content)))) == 1 + len(clear)
     for row in clear:
         assert row["mobile"] not in content
     assert "罗庄区" not in content  # rows outside the grant's row filter never leave

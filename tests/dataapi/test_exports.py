@@ -56,13 +56,15 @@ def text_of(value: Any) -> str:
     return str(value)
 
 
-def test_csv_reads_back_with_a_bom_a_guard_and_a_trailer() -> None:
+def test_csv_is_a_bom_a_header_and_the_rows_with_a_guard() -> None:
     data = write("csv")
     assert data.startswith(b"\xef\xbb\xbf")
-    lines = data.decode("utf-8-sig").split("\r\n")
-    assert lines[-1] == ""
-    assert lines[-2] == f"#gongshu-fingerprint={META.fingerprint};rows=240"
-    reader = list(csv.reader(io.StringIO("\r\n".join(lines[:-2]) + "\r\n")))
+    text = data.decode("utf-8-sig")
+    # Nothing but the header and the rows: no comment, no trailer, one CRLF after each.
+    assert text.endswith("\r\n") and not text.endswith("\r\n\r\n")
+    assert META.fingerprint not in text
+    assert not any(line.startswith("#") for line in text.split("\r\n"))
+    reader = list(csv.reader(io.StringIO(text)))
     assert reader[0] == NAMES
     assert len(reader) == 241
     for got, want in zip(reader[1:], all_rows(), strict=True):
@@ -94,12 +96,20 @@ def test_json_and_ndjson_read_back() -> None:
     assert body["rows"][1]["capital"] == "10.01" and body["rows"][1]["founded"] == "2000-01-14"
     assert [r["credit_code"] for r in body["rows"]] == [r["credit_code"] for r in all_rows()]
     assert {r["note"] for r in body["rows"]} >= set(FORMULAS)
-    lines = write("json", ndjson=True).decode("utf-8").splitlines()
-    assert len(lines) == 241
-    rows = [json.loads(line) for line in lines[:-1]]
+    ndjson = write("json", ndjson=True).decode("utf-8")
+    lines = ndjson.splitlines()
+    # One record per row and nothing else, so a reader expecting uniform records copes.
+    assert len(lines) == 240 and ndjson.endswith("}\n")
+    rows = [json.loads(line) for line in lines]
     assert rows == body["rows"]
-    trailer = json.loads(lines[-1])["_gongshu"]
-    assert trailer["fingerprint"] == META.fingerprint and trailer["rows"] == 240
+    assert META.fingerprint not in ndjson
+
+
+def test_an_empty_csv_or_ndjson_is_its_header_or_nothing() -> None:
+    schema = pa.schema([("n", pa.int64()), ("t", pa.string())])
+    data = b"".join(exports.stream("csv", iter([]), META, schema=schema))
+    assert data == b'\xef\xbb\xbf"n","t"\r\n'
+    assert b"".join(exports.stream("json", iter([]), META, schema=schema, ndjson=True)) == b""
 
 
 def test_parquet_keeps_types_and_carries_the_fingerprint() -> None:

@@ -46,5 +46,16 @@ def test_the_data_api_is_described(client: TestClient) -> None:
     content = export["responses"]["200"]["content"]
     assert {"text/csv", "application/x-ndjson", "application/vnd.apache.parquet"} <= set(content)
     assert "formula" in export["description"] and "fingerprint" in export["description"]
+    bundle = paths[f"{base}/export.csv.zip"]["get"]
+    assert bundle["tags"] == ["data"] and "datapackage.json" in bundle["description"]
+    assert "application/zip" in bundle["responses"]["200"]["content"]
+    trace = paths["/api/v1/data/fingerprints/trace"]["post"]
+    assert "SHA-256" in trace["description"]
+    form = trace["requestBody"]["content"]["multipart/form-data"]["schema"]
+    if "$ref" in form:
+        form = spec["components"]["schemas"][form["$ref"].rsplit("/", 1)[-1]]
+    assert form["required"] == ["file"]
+    answer = trace["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer["$ref"].endswith("/FileTraceRead")
     aggregate = _params(paths[f"{base}/aggregate"]["get"])
     assert aggregate["_measure"]["schema"]["default"] == "count"
