@@ -49,6 +49,7 @@ from gongshu.gate import journal, policy
 from gongshu.gate.filters import Filter
 from gongshu.gate.journal import QuotaExceeded
 from gongshu.gate.policy import MSG_DENIED, MSG_FIELD_DENIED, ReadScope
+from gongshu.gate.verify import keyed_hash
 from gongshu.i18n import N_
 from gongshu.masking import Technique, mask, mask_array, pseudonym, pseudonym_array
 from gongshu.settings import get_settings
@@ -227,7 +228,17 @@ class _Read:
             "result": result,
         }
         changes.update(self.details)
+        if "filters" in changes:
+            changes["filters"] = _audited_filters(changes["filters"], self._plain_fields())
         return changes
+
+    def _plain_fields(self) -> frozenset[str]:
+        """Fields that hold no personal data (sensitivity ``none``): their filter values
+        are kept as they are."""
+        if self.version is not None:
+            found = _sensitivities(self.version).items()
+            return frozenset(n for n, s in found if s is Sensitivity.NONE)
+        return frozenset(f.name for f in self.dataset.fields if f.sensitivity is Sensitivity.NONE)
 
     def deny(self, error: GongshuError) -> GongshuError:
         """Record the refusal (committed) and give back the error to raise."""
@@ -374,6 +385,26 @@ class _Read:
         if left is not None and rows_to_read > left:
             self.details["rows_asked"] = rows_to_read
             raise self.deny(QuotaExceeded(MSG_QUOTA_EXPORT, rows=rows_to_read, left=left))
+
+
+def _audited_filters(items: Iterable[Sequence[Any]], plain: frozenset[str]) -> list[list[Any]]:
+    """Filters as the audit chain keeps them. On a field that holds personal data (any
+    sensitivity but ``none``) each value is a keyed hash, as verification keeps claims: such
+    a value is often the very record looked up (an ID number), and auditors must not read it;
+    whoever holds the masking key can still test whether a given value was asked for."""
+    out: list[list[Any]] = []
+    for item in items:
+        name, op, *rest = list(item)
+        value = rest[0] if rest else None
+        if name in plain:
+            out.append([name, op, value])
+            continue
+        if isinstance(value, list | tuple):
+            hashed: Any = [None if v is None else keyed_hash(v) for v in value]
+        else:
+            hashed = None if value is None else keyed_hash(value)
+        out.append([name, op, hashed])
+    return out
 
 
 def _begin(
@@ -996,7 +1027,7 @@ def find_entity(
         journal.READ,
         "identifier",
         kind,
-        label=value,
+        label=keyed_hash(value),  # whom it looked for, testable with the key, never in clear
         changes={
             "operation": "entity_search",
             "purpose": purpose,

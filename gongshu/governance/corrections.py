@@ -40,12 +40,13 @@ from gongshu.auth.actor import Actor
 from gongshu.auth.models import Role
 from gongshu.auth.permissions import Perm, can, in_region_scope, require_login
 from gongshu.catalog import queries as catalog_queries
-from gongshu.catalog.models import Dataset
+from gongshu.catalog.models import Dataset, Sensitivity
 from gongshu.catalog.service import get_dataset
 from gongshu.db import unit_of_work, utcnow
 from gongshu.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gongshu.gate import service as gate
 from gongshu.gate.policy import may_read
+from gongshu.gate.verify import keyed_hash
 from gongshu.governance.consistency import GOVERNANCE, value_text
 from gongshu.governance.models import (
     OPEN_OBJECTION_STATUSES,
@@ -318,7 +319,15 @@ def _tell(
 
 
 def _label(objection: Objection) -> str:
-    return f"{objection.dataset.code} {objection.key_value} · {objection.field_name}"
+    # The record's key (often an ID number) goes into the audit chain as a keyed hash only.
+    return f"{objection.dataset.code} {keyed_hash(objection.key_value)} · {objection.field_name}"
+
+
+def _audited_value(dataset: Dataset, field_name: str, value: str) -> str:
+    """A proposed value as the audit chain keeps it: a keyed hash on a field holding
+    personal data (any sensitivity but ``none``), else as it is."""
+    plain = any(f.name == field_name and f.sensitivity is Sensitivity.NONE for f in dataset.fields)
+    return value if plain or not value else keyed_hash(value)
 
 
 def create_correction(
@@ -410,9 +419,12 @@ def create_correction(
             changes={
                 "dataset_id": dataset.id,
                 "version": version.number,
-                "key": [None, data.key_value],
+                "key": [None, keyed_hash(data.key_value)],
                 "field": [None, data.field_name],
-                "proposed": [None, data.proposed_value],
+                "proposed": [
+                    None,
+                    _audited_value(dataset, data.field_name, data.proposed_value),
+                ],
                 "due_on": [None, deadline.due_on.isoformat()],
                 "working_days": days,
             },
