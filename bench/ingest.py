@@ -16,7 +16,8 @@ one realistic error), then measures, side by side in one run:
    service's own ``timings["parquet_s"]`` (reading the stored upload to the Parquet file
    written); the live time is wall clock from the ``ingest_file`` call (storing the upload
    included) to the gate's page. It runs in a child process on a scratch SQLite database
-   and data directory, so its peak RSS is its own.
+   and data directory, so its peak RSS is its own; the serving index loader process the
+   ingestion starts (docs/storage.md) is counted with it.
 
 Targets on a 2-core machine: validated Parquet at least 1/4 of pyarrow's raw parse speed
 and 15× frictionless; live within 12 s per million rows (CKAN's xloader needs 206 s); peak
