@@ -99,7 +99,13 @@ def update_dataset(
 )
 def dataset_history(session: SessionDep, actor: ActorDep, dataset_id: int) -> list[HistoryEntry]:
     dataset = service.get_dataset(session, actor, dataset_id)
-    return [HistoryEntry.model_validate(e) for e in audit.history(session, "dataset", dataset.id)]
+    # The gate's entries (data.read, data.denied …) are other bodies' traffic: they belong
+    # to the audit search, where each body sees its own only.
+    return [
+        HistoryEntry.model_validate(e)
+        for e in audit.history(session, "dataset", dataset.id)
+        if not e.action.startswith("data.")
+    ]
 
 
 @router.get(

@@ -488,6 +488,7 @@ def _history(session: SessionDep, dataset: Dataset) -> list[dict[str, Any]]:
             "changes": _change_rows(e.changes, names),
         }
         for e in audit.history(session, "dataset", dataset.id)
+        if not e.action.startswith("data.")  # gate traffic: the audit search's, by scope
     ]
 
 
