@@ -443,3 +443,51 @@ def test_format_is_sniffed_without_a_suffix(tmp_path: Path) -> None:
     assert read(tmp_path, b'[{"a": 1}]', name="upload")[0].format == "json"
     assert read(tmp_path, b'{"a": 1}\n{"a": 2}\n', name="upload.json")[0].format == "ndjson"
     assert read(tmp_path, b"a,b\n1,2\n", name="upload")[0].format == "csv"
+
+
+def test_numbers_stay_exact_when_the_threaded_parse_hands_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of many blocks, a multi-line cell in an early block and bad rows in later
+    ones: the threaded parser reads the first blocks, the single-threaded one takes over at
+    the first bad row, and every number, before and after, is the line a person sees."""
+    n, bad, multiline_at = 200_000, {150_000, 170_001, 199_990}, 20_000
+    lines = ["临沂市企业名录", "编号,名称,备注"]
+    expected: dict[int, int] = {}
+    expected_bad: list[int] = []
+    line = 3
+    for i in range(n):
+        if i in bad:
+            lines.append(f"{i},坏行")
+            expected_bad.append(line)
+            line += 1
+        elif i == multiline_at:
+            lines.append(f'{i},"多行\n名称",备注{i}')
+            expected[i] = line
+            line += 2
+        else:
+            lines.append(f"{i},企业{i},备注{i}")
+            expected[i] = line
+            line += 1
+    data = ("\n".join(lines) + "\n").encode("gb18030")
+    # Blocks of about 1 MiB: the file is five of them, so the bad rows sit well beyond
+    # what the threaded parser reads ahead.
+    monkeypatch.setattr(r, "NARROW_BLOCK_BYTES", 2**20)
+    monkeypatch.setattr(r, "MIN_BLOCK_BYTES", 2**20)
+    small_cells = ReadLimits(**{**LIMITS.__dict__, "max_cell_chars": 1000})
+    assert len(data) > 5 * 2**20
+    readers: list[tuple[bool, int]] = []
+    original = r._CsvSource._reader
+
+    def recorded(self: Any, *, threaded: bool, skip: int) -> Any:
+        readers.append((threaded, skip))
+        return original(self, threaded=threaded, skip=skip)
+
+    monkeypatch.setattr(r._CsvSource, "_reader", recorded)
+    source, rows = read(tmp_path, data, limits=small_cells, batch_rows=131_072, header_row=2)
+    assert {int(values["编号"] or -1): number for number, values in rows} == expected
+    assert [(i.row, i.message) for i in source.issues] == [(b, r.RAGGED) for b in expected_bad]
+    # Threaded from the start (past the multi-line cell), single-threaded from a whole
+    # block on, before the first bad row.
+    assert [threaded for threaded, _ in readers] == [True, False]
+    assert multiline_at < readers[1][1] <= 150_000
