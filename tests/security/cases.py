@@ -37,8 +37,15 @@ CLEAR_READERS = ("officer", "consumer", "bureau")
 OUTSIDERS = ("public", "operator")
 # Accounts: who sees the provider's consumer (its officer, itself, account staff), who manages
 # it (user.manage in its region), and who also guards account security (role.assign …).
-USER_READERS = ("officer", "consumer", "bureau", "auditor", "system_admin", "security_admin")
-USER_READERS = (*USER_READERS, "audit_admin")
+USER_READERS = (
+    "officer",
+    "consumer",
+    "bureau",
+    "auditor",
+    "system_admin",
+    "security_admin",
+    "audit_admin",
+)
 USER_LISTERS = (*OFFICERS, *BUREAUS, "auditor", "system_admin", "security_admin", "audit_admin")
 USER_MANAGERS = ("bureau", "system_admin")
 ACCOUNT_GUARDS = (*USER_MANAGERS, "security_admin")

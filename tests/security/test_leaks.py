@@ -295,7 +295,7 @@ def test_the_audit_chain_holds_no_clear_value(world: World, module_connection: C
     column, ``changes`` included."""
     with Session(bind=module_connection, join_transaction_mode="create_savepoint") as s:
         text = audit_text(s, 0)
-        assert s.scalar(select(func.count()).select_from(AuditEntry)) > 50
+        assert (s.scalar(select(func.count()).select_from(AuditEntry)) or 0) > 50
     assert not found(text, SECRETS), "clear values in the audit chain"
 
 
