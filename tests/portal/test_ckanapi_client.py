@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ckanapi import NotAuthorized, NotFound, RemoteCKAN, SearchQueryError, ValidationError
+from ckanapi import NotFound, RemoteCKAN, SearchQueryError, ValidationError
 
 from tests.portal.city import EXTRA_ROUTES
 from tests.portal.conftest import Served
