@@ -33,6 +33,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -409,6 +410,8 @@ class _LoaderProcess:
     def __init__(self, index_path: Path, fields: Sequence[Mapping[str, Any]]) -> None:
         self.spool_path = index_path.with_name(SPOOL_NAME)
         self._spool = pa.OSFile(str(self.spool_path), "wb")
+        # A file, not a pipe: a loader that writes much (warnings) never blocks on it.
+        self._errors = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
         root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
@@ -423,7 +426,7 @@ class _LoaderProcess:
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._errors,
             env=env,
             encoding="utf-8",
         )
@@ -451,24 +454,30 @@ class _LoaderProcess:
         self._spool.close()
         self._tell("finish")
         try:
-            out, err = self._process.communicate()
+            out, _ = self._process.communicate()
         finally:
             self.spool_path.unlink(missing_ok=True)
         if self._process.returncode != 0 or not out.startswith("done "):
-            self._raise(err)
+            self._raise()
+        self._errors.close()
         return int(out.split()[1])
 
-    def _raise(self, err: str | None = None) -> None:
-        if err is None:
-            self.kill()
-            err = self._process.stderr.read() if self._process.stderr else ""
-        lines = [line for line in (err or "").strip().splitlines() if line.strip()]
+    def _raise(self) -> None:
+        self.kill(keep_errors=True)
+        try:
+            self._errors.seek(0)
+            err = self._errors.read()
+        except Exception:
+            err = ""
+        finally:
+            self._errors.close()
+        lines = [line for line in err.strip().splitlines() if line.strip()]
         raise IndexBuildFailed(
             f"serving index loader exited with {self._process.returncode}: "
             + (lines[-1] if lines else "no message")
         )
 
-    def kill(self) -> None:
+    def kill(self, *, keep_errors: bool = False) -> None:
         if self._process.poll() is None:
             self._process.kill()
         with contextlib.suppress(Exception):
@@ -480,6 +489,8 @@ class _LoaderProcess:
         with contextlib.suppress(Exception):
             self._spool.close()
         self.spool_path.unlink(missing_ok=True)
+        if not keep_errors:
+            self._errors.close()
 
 
 class IndexBuilder:

@@ -176,3 +176,10 @@ def test_the_loader_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
             parent.kill()
         if parent.stdout is not None:
             parent.stdout.close()
+
+
+def test_a_loader_error_is_reported_with_its_message(tmp_path: Path) -> None:
+    loader = serving._LoaderProcess(tmp_path / "index.sqlite", [{"name": "x", "type": "nope"}])
+    with pytest.raises(serving.IndexBuildFailed, match="KeyError: 'nope'"):
+        loader.finish()
+    assert not loader.spool_path.exists()
