@@ -261,6 +261,7 @@ def _expected(given: list[Filter], schema: Any) -> list[int] | None:
     return [r["_row"] for r in ROWS if filters.matches(checked, r)]
 
 
+@pytest.mark.storage_only
 def test_filters_are_never_sql(tricky: DatasetVersion, storage: LocalStorage) -> None:
     index = storage.local_path(tricky.index_key)
     parquet = storage.local_path(tricky.parquet_key)
@@ -302,6 +303,7 @@ def test_filters_are_never_sql(tricky: DatasetVersion, storage: LocalStorage) ->
     assert len(page) == len(ROWS)
 
 
+@pytest.mark.storage_only
 def test_hashed_filters_compare_pseudonyms(tricky: DatasetVersion, storage: LocalStorage) -> None:
     key = get_settings().masking_secret
 

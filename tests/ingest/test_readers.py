@@ -20,6 +20,8 @@ from gongshu.ingest.readers import ReadLimits, ReadOptions, ReadRefused, open_ta
 from gongshu.settings import Settings
 from tests.ingest.xls_writer import xls_bytes
 
+pytestmark = pytest.mark.storage_only
+
 LIMITS = ReadLimits.from_settings(Settings())
 
 

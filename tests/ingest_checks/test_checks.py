@@ -20,6 +20,8 @@ from gongshu.ingest import checks as C
 from gongshu.ingest.checks import CheckedBatch, arrow_schema, arrow_type, check_batch
 from gongshu.ingest.spec import FieldSpec, IdentifierKind
 
+pytestmark = pytest.mark.storage_only
+
 TODAY = dt.date(2026, 1, 15)
 FIRST_ROW = 2  # a CSV's first data line, counting the header
 

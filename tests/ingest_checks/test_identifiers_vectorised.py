@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from gongshu import identifiers as ids
 
+pytestmark = pytest.mark.storage_only
+
 TODAY = dt.date(2026, 1, 15)
 STANDARD_ID = "11010519491231002X"
 STANDARD_CREDIT_CODE = "91110000600037341L"

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 from sqlalchemy import select
 
 from gongshu.catalog import service as catalog_service
@@ -22,6 +23,8 @@ from gongshu.store.storage import get_storage
 from gongshu.store.versions import VersionWriter, current_version, publish, sweep
 from tests.factories import dataset_input, seed_officer
 from tests.store.conftest import SPECS, make_row, store_dirs, to_batch
+
+pytestmark = pytest.mark.storage_only
 
 ROOT = Path(__file__).resolve().parents[2]
 
