@@ -4,6 +4,7 @@ exactly what one process finds."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -218,12 +219,19 @@ def test_verify_while_entries_and_checkpoints_are_written(scratch_settings: Sett
             errors.append(exc)
 
     group.append_durable(engine, Actor.system(), "data.read", "dataset", 1)
+    with factory() as session:  # at least one checkpoint, however the threads are scheduled
+        assert write_checkpoint(session, scratch_settings, force=True) is not None
     threads = [threading.Thread(target=appender), threading.Thread(target=signer)]
     for t in threads:
         t.start()
     try:
         results = []
-        for _ in range(15):
+        deadline = time.monotonic() + 30
+        # At least 15 verifies, and on until the chain has grown between the first and the
+        # last (on a busy machine the appender may not get the write lock at once).
+        while len(results) < 15 or (
+            results[-1].checked <= results[0].checked and time.monotonic() < deadline
+        ):
             with factory() as session:
                 results.append(verify.verify_chain(session, settings=scratch_settings))
     finally:
