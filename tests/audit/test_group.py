@@ -60,7 +60,7 @@ def test_concurrent_appends_share_commits_and_return_only_when_durable(engine: E
                         _actor(n),
                         "data.read",
                         "dataset",
-                        n,
+                        n + 1,  # dataset ids start at 1: object 0 would carry no dataset_id
                         label=f"目录条目{n}",
                         changes={"purpose": "核查", "rows": i, "fields": ["a", "b"]},
                     )
