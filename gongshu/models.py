@@ -17,6 +17,7 @@ from gongshu.ingest.pull_models import PullRun, PullSource
 from gongshu.jobs.models import Job
 from gongshu.notices.models import Notice, OutboxMessage
 from gongshu.orgs.models import Agency, Region
+from gongshu.portalstats.models import PortalStatDaily, Subscription  # noqa: F401
 from gongshu.quality.models import OverdueNotice, QualityScore
 from gongshu.search.models import PinyinOverride, SearchDoc, SearchToken
 from gongshu.share.models import (

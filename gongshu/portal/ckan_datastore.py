@@ -36,6 +36,7 @@ from gongshu.i18n import N_, translate
 from gongshu.masking import Technique
 from gongshu.portal.ckan import action, find_resource
 from gongshu.portal.ckan_schemas import Params, invalid
+from gongshu.portalstats.collector import record as record_use
 from gongshu.store.models import DatasetVersion
 from gongshu.store.serving import ROW_COLUMN
 
@@ -324,6 +325,7 @@ def datastore_search(session: Session, actor: Actor, params: Params) -> dict[str
             info["masked"] = str(masks[name])
         field_type = "text" if name in masks else TYPES.get(types.get(name, ""), "text")
         fields.append({"id": name, "type": field_type, "info": info})
+    record_use("api_call", dataset.id, dataset.agency_id)
     records: list[Any] = [_record(r, names) for r in rows]
     if records_format == "lists":
         records = [[rec[ID_FIELD], *(rec[n] for n in names)] for rec in records]
