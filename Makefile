@@ -44,6 +44,7 @@ test: $(DEV_STAMP) browser-deps lint typecheck pytest
 
 browser-deps:
 	@scripts/ensure-chromium
+	@scripts/ensure-axe
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check gongshu tests $(wildcard bench)
