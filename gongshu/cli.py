@@ -60,7 +60,7 @@ def serve(
 ) -> None:
     import os
 
-    import uvicorn
+    from gongshu.web.server import serve as run_server
 
     if worker:
         # The app factory reads settings from the environment in each server process.
@@ -70,14 +70,7 @@ def serve(
     settings = get_settings()
     typer.echo(say("服务地址：http://{host}:{port}/", host=host, port=port))
     typer.echo(say("数据库：{url}", url=settings.sqlalchemy_url))
-    uvicorn.run(
-        "gongshu.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-    )
+    run_server(host, port, workers)
 
 
 @db_app.command("upgrade", help=bi("将数据库升级到最新结构"))
