@@ -3,6 +3,14 @@
 from gongshu.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from gongshu.auth.models import ApiKey, LoginSession, PasswordHistory, User, UserRole
 from gongshu.catalog.models import Dataset, Field
+from gongshu.feedback.models import (  # noqa: F401 — public feedback's tables
+    Appeal,
+    Comment,
+    DataDemand,
+    DemandVote,
+    Reuse,
+    ReuseDataset,
+)
 from gongshu.gate.models import GrantRowUsage, MaskRule  # noqa: F401 — the gate's tables
 from gongshu.governance.models import (
     ConsistencyIssue,

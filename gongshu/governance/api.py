@@ -245,7 +245,7 @@ def correction_read(session: Session, objection: Objection) -> CorrectionRead:
         evidence=objection.evidence,
         status=objection.status,
         answer=objection.answer,
-        seen_version=objection.seen_version.number,
+        seen_version=objection.seen_version.number if objection.seen_version else None,
         fixed_version=objection.fixed_version.number if objection.fixed_version else None,
         fixed_version_url=corrections.version_url(objection),
         deadline=DeadlineRead(

@@ -120,6 +120,7 @@ STATUS_LABELS: dict[str, str] = {
     ObjectionStatus.ACCEPTED: N_("已接受，待修正"),
     ObjectionStatus.REJECTED: N_("已驳回"),
     ObjectionStatus.FIXED: N_("已修正"),
+    ObjectionStatus.ANSWERED: N_("已答复"),
 }
 
 
@@ -561,8 +562,9 @@ def close_with_version(
         ).one_or_none()
         if version is None:
             raise _field_error("version", M_NO_VERSION, number=number)
-        if version.number <= objection.seen_version.number:
-            raise _field_error("version", M_OLD_VERSION, number=objection.seen_version.number)
+        seen = objection.seen_version.number if objection.seen_version is not None else 0
+        if version.number <= seen:
+            raise _field_error("version", M_OLD_VERSION, number=seen)
         _fix(session, actor, objection, version, "provider")
     return objection
 
@@ -609,19 +611,26 @@ def check_corrections(session: Session, dataset_id: int) -> list[Objection]:
             .order_by(Objection.id)
         )
     )
-    tickets = [t for t in tickets if t.seen_version.number < current.number]
+    # Public tickets (no key value, perhaps no version) are never fixed by a publish.
+    tickets = [
+        t
+        for t in tickets
+        if t.seen_version is not None and t.key_field and t.seen_version.number < current.number
+    ]
     if not tickets:
         return []
     names = set(current.field_names)
     changed: list[Objection] = []
     groups: dict[tuple[str, int], list[Objection]] = defaultdict(list)
     for ticket in tickets:
-        if ticket.key_field in names and ticket.field_name in names:
+        if ticket.key_field in names and ticket.field_name in names and ticket.seen_version_id:
             groups[(ticket.key_field, ticket.seen_version_id)].append(ticket)
     for (key, _seen_id), group in groups.items():
         now_rows = _values(session, dataset, current, key, group)
         seen_version = group[0].seen_version
         before_rows: dict[str, dict[str, Any]] = {}
+        if seen_version is None:
+            continue
         if seen_version.status is not VersionStatus.PRUNED and key in seen_version.field_names:
             before_rows = _values(session, dataset, seen_version, key, group)
         for ticket in group:

@@ -56,6 +56,13 @@ class IssueStatus(enum.StrEnum):
 
 class ObjectionKind(enum.StrEnum):
     CORRECTION = "correction"  # 纠错: an agency user flags a value as wrong
+    # From the public portal (gongshu.feedback): free text on an open entry, optionally
+    # naming a field; the bureau routes it to the provider, whose reply is public.
+    OBJECTION = "objection"  # 异议: the public disputes an entry (its openness, its content)
+    ERROR = "error"  # 纠错: the public reports an error in an entry
+
+
+PUBLIC_OBJECTION_KINDS = (ObjectionKind.OBJECTION, ObjectionKind.ERROR)
 
 
 class ObjectionStatus(enum.StrEnum):
@@ -65,12 +72,14 @@ class ObjectionStatus(enum.StrEnum):
       │                          the version)──▶ fixed
       └──reject (with a reason)──▶ rejected
     An open ticket is also fixed when a new version changes the value before an answer.
+    A public ticket (``PUBLIC_OBJECTION_KINDS``) may also close as answered (a reply only).
     """
 
     OPEN = "open"  # 待答复
     ACCEPTED = "accepted"  # 已接受，待修正
     REJECTED = "rejected"  # 已驳回
     FIXED = "fixed"  # 已修正
+    ANSWERED = "answered"  # 已答复: a public ticket closed with a reply, nothing to correct
 
 
 OPEN_OBJECTION_STATUSES = (ObjectionStatus.OPEN, ObjectionStatus.ACCEPTED)
@@ -196,7 +205,12 @@ class Objection(Base):
     The provider agency (``agency_id``, the dataset's agency when it was raised) answers by
     ``deadline`` working days (``GONGSHU_CORRECTION_DAYS``): it accepts and then publishes a
     version that changes the value (the ticket closes with a link to it, ``fixed_version``),
-    or rejects with a reason. ``seen_version`` is the version the reporter looked at."""
+    or rejects with a reason. ``seen_version`` is the version the reporter looked at.
+
+    A public ticket (kind ``objection`` or ``error``, filed on the portal) has no key value
+    and may name no field or version; the bureau routes it (``routed_at``) and the
+    provider's reply (``answer``) is shown publicly. ``correction_id`` links the correction
+    ticket that followed it, if any."""
 
     __tablename__ = "objection"
     __table_args__ = (Index("ix_objection_agency_status", "agency_id", "status"),)
@@ -205,14 +219,14 @@ class Objection(Base):
     kind: Mapped[ObjectionKind] = mapped_column(str_enum(ObjectionKind, "objection_kind"))
     dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
-    key_field: Mapped[str] = mapped_column(String(64))
-    key_value: Mapped[str] = mapped_column(String(200))
-    field_name: Mapped[str] = mapped_column(String(64))
+    key_field: Mapped[str] = mapped_column(String(64), default="")
+    key_value: Mapped[str] = mapped_column(String(200), default="")
+    field_name: Mapped[str] = mapped_column(String(64), default="")
     seen_value: Mapped[str] = mapped_column(Text, default="")
     proposed_value: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text)
     evidence: Mapped[str] = mapped_column(Text, default="")
-    seen_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_version.id"))
+    seen_version_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_version.id"))
     status: Mapped[ObjectionStatus] = mapped_column(
         str_enum(ObjectionStatus, "objection_status"), default=ObjectionStatus.OPEN
     )
@@ -224,8 +238,11 @@ class Objection(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     reporter_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    routed_at: Mapped[dt.datetime | None]
+    routed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    correction_id: Mapped[int | None] = mapped_column(ForeignKey("objection.id"))
 
     dataset: Mapped[Dataset] = relationship()
     agency: Mapped[Agency] = relationship(foreign_keys=[agency_id])
-    seen_version: Mapped[DatasetVersion] = relationship(foreign_keys=[seen_version_id])
+    seen_version: Mapped[DatasetVersion | None] = relationship(foreign_keys=[seen_version_id])
     fixed_version: Mapped[DatasetVersion | None] = relationship(foreign_keys=[fixed_version_id])

@@ -212,7 +212,7 @@ class CorrectionRead(BaseModel):
     evidence: str
     status: ObjectionStatus
     answer: str
-    seen_version: int
+    seen_version: int | None
     fixed_version: int | None
     fixed_version_url: str | None
     deadline: DeadlineRead | None
