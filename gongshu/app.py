@@ -156,7 +156,9 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.notices import pages as notices_pages
     from gongshu.orgs import api as orgs_api
     from gongshu.orgs import pages as orgs_pages
+    from gongshu.portal import downloads as portal_downloads
     from gongshu.portal import interop as portal_interop
+    from gongshu.portal import pages as portal_pages
     from gongshu.profiles import api as profiles_api
     from gongshu.profiles import pages as profiles_pages
     from gongshu.quality import api as quality_api
@@ -215,6 +217,8 @@ def _include_routers(app: FastAPI) -> None:
         verification_pages,
         profiles_pages,
         dataapi_pages,
+        portal_downloads,  # /dataset/{slug}/download.* before /dataset/{slug}
+        portal_pages,
     ]
     for module in api_modules:
         app.include_router(module.router, prefix="/api/v1")

@@ -10,16 +10,12 @@ is a 429 with ``Retry-After``.
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from enum import StrEnum
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import pyarrow as pa
 from fastapi import (
     APIRouter,
     Depends,
@@ -41,7 +37,7 @@ from gongshu.audit.models import AuditEntry
 from gongshu.auth.actor import Actor
 from gongshu.auth.models import ApiKey
 from gongshu.catalog.models import Dataset
-from gongshu.dataapi import bundle, exports, params, queries, tracing
+from gongshu.dataapi import bundle, delivery, exports, params, queries, tracing
 from gongshu.dataapi.ratelimit import Decision, RateLimited, RateLimiter
 from gongshu.dataapi.schemas import (
     AggregateRead,
@@ -56,19 +52,16 @@ from gongshu.dataapi.schemas import (
     FingerprintGrant,
     FingerprintRead,
 )
-from gongshu.db import utcnow
 from gongshu.errors import ValidationFailed
 from gongshu.gate import filters as gate_filters
 from gongshu.gate import service as gate
 from gongshu.i18n import N_, current_language, translate
 from gongshu.masking import Technique
 from gongshu.orgs.models import Agency
-from gongshu.portal import datapackage
-from gongshu.seal import StreamSigner, platform_seal
+from gongshu.portalstats.collector import record as record_use
 from gongshu.settings import Settings
 from gongshu.share.models import Grant
 from gongshu.store.models import DatasetVersion
-from gongshu.store.serving import ROW_COLUMN
 from gongshu.store.versions import current_version
 from gongshu.web.deps import ActorDep, SessionDep, SettingsDep
 
@@ -76,13 +69,10 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 DEFAULT_GROUPS = 1000
 MAX_GROUPS = 10_000
-MSG_XLSX_TOO_BIG = N_(
-    "导出 {rows} 行超过 XLSX 文件的上限 {limit} 行，请改用 CSV 或 Parquet 格式，或加筛选条件"
-)
+MSG_XLSX_TOO_BIG = delivery.MSG_XLSX_TOO_BIG
 MSG_SHAPE_JSON = N_("_shape=ndjson 只适用于 JSON 导出")
 EXAMPLE_PURPOSE = N_("数据核验")
-# The gate's format name of the CSV bundle (its audit entries say ``format: zip``).
-BUNDLE_FORMAT = "zip"
+BUNDLE_FORMAT = delivery.BUNDLE_FORMAT
 
 FILTER_HELP = (
     "Filters are further query parameters `<field>__<op>=<value>` on fields the reader may "
@@ -215,23 +205,7 @@ def _ref(dataset: Dataset) -> dict[str, Any]:
     return {"id": dataset.id, "code": dataset.code, "title": dataset.title}
 
 
-def _field_infos(
-    version: DatasetVersion, names: Sequence[str], masks: Mapping[str, Technique]
-) -> list[dict[str, Any]]:
-    by_name = {str(f["name"]): f for f in version.schema}
-    out = []
-    for name in names:
-        spec = by_name.get(name)
-        masked = masks.get(name, Technique.CLEAR) is not Technique.CLEAR
-        out.append(
-            {
-                "name": name,
-                "label": str(spec.get("label") or name) if spec else name,
-                "type": "string" if masked or spec is None else str(spec["type"]),
-                "masked": masked,
-            }
-        )
-    return out
+_field_infos = delivery.field_infos
 
 
 def _visible_names(
@@ -425,6 +399,7 @@ def read_rows(
         after=after or None,
         limit=limit,
     )
+    record_use("api_call", dataset.id, dataset.agency_id)
     if page.rows:
         names, masks = list(page.rows[0]), dict(page.masks)
     elif columns is not None:
@@ -474,6 +449,7 @@ def count_rows(
         purpose=params.purpose(purpose, purpose_header),
         filters=_filters(request),
     )
+    record_use("api_call", dataset.id, dataset.agency_id)
     return CountRead(
         dataset=DatasetRef(**_ref(dataset)), version=counted.version.number, count=counted.rows
     )
@@ -524,6 +500,7 @@ def aggregate_rows(
         filters=_filters(request),
         limit=limit,
     )
+    record_use("api_call", dataset.id, dataset.agency_id)
     measure_columns = result.columns[len(group_by) :]
     labels = [params.measure_label(fn, name) for fn, name in wanted]
     groups = []
@@ -561,41 +538,6 @@ class ColumnTitles(StrEnum):
     LABEL = "label"
 
 
-def _without_row(
-    batches: Iterator[pa.RecordBatch], schema: pa.Schema
-) -> tuple[Iterator[pa.RecordBatch], pa.Schema]:
-    if ROW_COLUMN not in schema.names:
-        return batches, schema
-    keep = [n for n in schema.names if n != ROW_COLUMN]
-
-    def dropped() -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            yield batch.select(keep)
-
-    return dropped(), pa.schema([schema.field(n) for n in keep])
-
-
-def _file_name(dataset: Dataset, version: int, fingerprint: str, ext: str) -> str:
-    """``<code>-v<version>-<first 8 of the fingerprint>.<ext>``: the fingerprint travels
-    with a file that holds no room for it (CSV, NDJSON). ASCII only (the code's other
-    characters become ``-``), so every browser keeps it."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", dataset.code).strip("-") or f"dataset-{dataset.id}"
-    return f"{stem}-v{version}-{fingerprint[:8]}.{ext}"
-
-
-@dataclass(frozen=True)
-class _Export:
-    """An export the gate has allowed and recorded: its rows, what the file says about
-    itself, and the data directory's scratch space."""
-
-    dataset: Dataset
-    result: gate.GateExport
-    batches: Iterator[pa.RecordBatch]
-    schema: pa.Schema
-    meta: exports.ExportMeta
-    tmp_dir: FilePath
-
-
 def _start_export(
     request: Request,
     session: Session,
@@ -608,96 +550,22 @@ def _start_export(
     header: ColumnTitles,
     purpose: tuple[str | None, str | None],
     version: int | None,
-) -> _Export:
-    """Let the gate decide and record the export (after the XLSX row cap), and describe the
-    file to be written."""
-    chosen = _version(session, dataset, version)
-    why = params.purpose(*purpose)
-    columns = params.field_list(fields)
-    row_filters = _filters(request)
-    if fmt == "xlsx":
-        # Counted first (an audited count), so an oversized workbook is refused before any
-        # export is recorded or written.
-        counted = gate.count(
-            session, actor, dataset, version=chosen, purpose=why, filters=row_filters
-        )
-        if counted.rows > settings.data_api_xlsx_max_rows:
-            raise ValidationFailed.single(
-                "fmt",
-                MSG_XLSX_TOO_BIG.format(rows=counted.rows, limit=settings.data_api_xlsx_max_rows),
-            )
-    result = gate.export(
+) -> delivery.Export:
+    """The data API's parameters parsed, then the shared export start (``delivery``)."""
+    export = delivery.start_export(
         session,
         actor,
+        settings,
         dataset,
-        purpose=why,
         fmt=fmt,
-        columns=columns,
-        filters=row_filters,
-        version=chosen,
+        purpose=params.purpose(*purpose),
+        columns=params.field_list(fields),
+        filters=_filters(request),
+        header="label" if header is ColumnTitles.LABEL else "name",
+        version=_version(session, dataset, version),
     )
-    batches, schema = result.batches, result.schema
-    if columns is None or ROW_COLUMN not in columns:
-        batches, schema = _without_row(batches, schema)
-    meta = exports.ExportMeta(
-        dataset_code=dataset.code,
-        dataset_title=dataset.title,
-        version=result.version.number,
-        fingerprint=result.fingerprint,
-        exported_at=utcnow().replace(microsecond=0),
-        fields=[
-            exports.ExportField(f["name"], f["label"], f["type"])
-            for f in _field_infos(result.version, schema.names, result.masks)
-        ],
-        export_id=result.export_id,
-        header=header.value,
-    )
-    tmp_dir = settings.data_dir / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    return _Export(dataset, result, batches, schema, meta, tmp_dir)
-
-
-def _export_headers(export: _Export, file_name: str) -> dict[str, str]:
-    """The export's response headers: the fingerprint and export id (the file name carries
-    the fingerprint's first 8 digits too), and the attribution a CSV has no room for."""
-    dataset, result = export.dataset, export.result
-    return {
-        "Content-Disposition": f'attachment; filename="{file_name}"',
-        "X-Gongshu-Fingerprint": result.fingerprint,
-        "X-Gongshu-Export-Id": result.export_id,
-        "X-Gongshu-Version": str(result.version.number),
-        "X-Gongshu-Rows": str(result.rows),
-        "X-Gongshu-Dataset": quote(dataset.code, safe="/"),
-        # Header values are Latin-1: the agency's name goes percent-encoded (UTF-8).
-        "X-Gongshu-Source": quote(dataset.agency.name, safe=""),
-        "X-Gongshu-Acquired": result.version.created_at.date().isoformat(),
-        "X-Gongshu-License": datapackage.licence_of(dataset)["name"],
-        "Cache-Control": "no-store",
-    }
-
-
-def _recorded(
-    body: Iterator[bytes],
-    session: Session,
-    actor: Actor,
-    export: _Export,
-    fmt: str,
-    members: Callable[[], Mapping[str, Any]] | None = None,
-) -> Iterator[bytes]:
-    return tracing.recorded(
-        body,
-        session,
-        actor,
-        tracing.ExportRecord(
-            dataset_id=export.dataset.id,
-            dataset_title=export.dataset.title,
-            export_id=export.result.export_id,
-            fingerprint=export.result.fingerprint,
-            fmt=fmt,
-            version=export.result.version.number,
-        ),
-        members=members,
-    )
+    record_use("download", dataset.id, dataset.agency_id)
+    return export
 
 
 @router.get(
@@ -743,50 +611,9 @@ def export_bundle(
         purpose=(purpose, purpose_header),
         version=version,
     )
-    dataset, result, meta = export.dataset, export.result, export.meta
-    titles = meta.column_titles(export.schema.names)
-    package = datapackage.export_descriptor(
-        dataset,
-        result.version,
-        path=bundle.DATA_MEMBER,
-        columns=[
-            datapackage.FileColumn(title, name, name in result.masks)
-            for title, name in zip(titles, export.schema.names, strict=True)
-        ],
-        export={
-            "fingerprint": result.fingerprint,
-            "export_id": result.export_id,
-            "exported_at": meta.exported_at.isoformat(),
-            "rows": result.rows,
-        },
-    )
-
-    def describe(data: bundle.DataFile) -> dict[str, Any]:
-        resource = {**package["resources"][0], "bytes": data.size, "hash": f"sha256:{data.sha256}"}
-        return {**package, "resources": [resource]}
-
-    signer = StreamSigner(
-        platform_seal(settings),
-        name=bundle.DATA_MEMBER,
-        dataset={"id": dataset.id, "code": dataset.code},
-        version=result.version.number,
-        fingerprint=result.fingerprint,
-        extra={"export_id": result.export_id},
-    )
-    data = bundle.DataFile()
-    csv_chunks = exports.stream("csv", export.batches, meta, schema=export.schema)
-    body = bundle.write(
-        csv_chunks, signer=signer, describe=describe, written_at=meta.exported_at, data=data
-    )
-
-    def members() -> dict[str, Any]:
-        return {"csv_digest": data.sha256, "csv_bytes": data.size}
-
-    file_name = _file_name(dataset, result.version.number, result.fingerprint, "csv.zip")
+    body, file_name = delivery.bundle_body(session, actor, export, settings)
     return StreamingResponse(
-        _recorded(body, session, actor, export, BUNDLE_FORMAT, members),
-        media_type=bundle.MEDIA_TYPE,
-        headers=_export_headers(export, file_name),
+        body, media_type=bundle.MEDIA_TYPE, headers=delivery.export_headers(export, file_name)
     )
 
 
@@ -855,20 +682,13 @@ def export_rows(
         purpose=(purpose, purpose_header),
         version=version,
     )
-    body = exports.stream(
-        fmt.value,
-        export.batches,
-        export.meta,
-        schema=export.schema,
-        ndjson=shape is Shape.NDJSON,
-        tmp_dir=export.tmp_dir,
+    body, file_name = delivery.file_body(
+        session, actor, export, fmt.value, ndjson=shape is Shape.NDJSON
     )
-    result = export.result
-    file_name = _file_name(dataset, result.version.number, result.fingerprint, name)
     return StreamingResponse(
-        _recorded(body, session, actor, export, name),
+        body,
         media_type=exports.MEDIA_TYPES[name],
-        headers=_export_headers(export, file_name),
+        headers=delivery.export_headers(export, file_name),
     )
 
 

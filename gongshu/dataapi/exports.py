@@ -38,7 +38,7 @@ import io
 import json
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -97,6 +97,15 @@ ABOUT_EXPORTED = N_("导出时间")
 ABOUT_NOTE = N_(
     "本文件由公共数据管理平台导出，指纹可追溯到产生它的授权与导出记录，请勿转让或扩散。"
 )
+ABOUT_SOURCE = N_("来源机构")
+ABOUT_ACQUIRED = N_("获取日期")
+ABOUT_LICENCE = N_("许可协议")
+#: What an attribution names, in the order a metadata sheet lists it.
+ATTRIBUTION_LABELS: dict[str, str] = {
+    "source": ABOUT_SOURCE,
+    "acquired": ABOUT_ACQUIRED,
+    "licence": ABOUT_LICENCE,
+}
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,12 @@ class ExportMeta:
     fields: Sequence[ExportField] = field(default_factory=tuple)
     export_id: str | None = None
     header: Literal["name", "label"] = "name"
+    #: Whom to cite: ``source`` (agency), ``acquired`` (date), ``licence`` (and
+    #: ``licence_url``), written where the format has room (JSON ``attribution``, XLSX
+    #: metadata sheet, Parquet key-value metadata ``gongshu.attribution.*``).
+    attribution: Mapping[str, str] = field(default_factory=dict)
+    #: The metadata sheet's closing note (default: the shared-data note).
+    note: str = ABOUT_NOTE
 
     def column_titles(self, names: Sequence[str]) -> list[str]:
         if self.header == "name":
@@ -250,6 +265,8 @@ def _json(
         k: about[k]
         for k in ("dataset", "title", "version", "fingerprint", "export_id", "exported_at")
     }
+    if meta.attribution:
+        head["attribution"] = {"code": meta.dataset_code, **meta.attribution}
     head["fields"] = [
         {"name": f.name, "label": f.label, "type": f.type}
         for f in meta.fields
@@ -292,6 +309,10 @@ def _parquet(
             b"gongshu.version": str(meta.version).encode("ascii"),
             b"gongshu.exported_at": str(about["exported_at"]).encode("ascii"),
             b"gongshu.export_id": (meta.export_id or "").encode("utf-8"),
+            **{
+                f"gongshu.attribution.{k}".encode("ascii"): str(v).encode("utf-8")
+                for k, v in meta.attribution.items()
+            },
         }
     )
     sink = _Drain()
@@ -400,11 +421,16 @@ def _xlsx(
         (ABOUT_ROWS, rows),
         (ABOUT_FINGERPRINT, meta.fingerprint),
         (ABOUT_EXPORTED, meta.exported_at.isoformat()),
+        *(
+            (ATTRIBUTION_LABELS[k], v)
+            for k, v in meta.attribution.items()
+            if k in ATTRIBUTION_LABELS
+        ),
     ):
         about.append(
             [translate(label), _xlsx_text(about, value) if isinstance(value, str) else value]
         )
-    about.append([translate(ABOUT_NOTE)])
+    about.append([translate(meta.note)])
     with tempfile.TemporaryFile(dir=tmp_dir, prefix="gongshu-export-", suffix=".xlsx") as f:
         wb.save(f)
         f.seek(0)

@@ -64,6 +64,7 @@ from gongshu.i18n import N_, translate
 from gongshu.jobs import service as jobs
 from gongshu.labels import label
 from gongshu.orgs.models import Agency, Region
+from gongshu.portal.openness import public_clause
 from gongshu.search import indexer
 from gongshu.search.hits import DatasetHit, among, load_hits
 from gongshu.search.models import (
@@ -329,9 +330,12 @@ def _visible(column: Any, visible_ids: Select[int] | None) -> ColumnElement[bool
     return true() if visible_ids is None else column.in_(visible_ids)
 
 
-def _where(actor: Actor, f: SearchFilter) -> tuple[list[ColumnElement[bool]], Select[int] | None]:
-    """(conditions on ``search_facet``, visible entry ids or None) for the actor and filters."""
-    on_facet, on_ids = _on_facet(queries.visible_clause(actor))
+def _where(
+    visibility: ColumnElement[bool], f: SearchFilter
+) -> tuple[list[ColumnElement[bool]], Select[int] | None]:
+    """(conditions on ``search_facet``, visible entry ids or None) for the visibility rule
+    (the actor's, or the public one) and the filters."""
+    on_facet, on_ids = _on_facet(visibility)
     conditions: list[ColumnElement[bool]] = [on_facet]
     if f.state is None:  # entries withdrawn by a change request leave every list
         conditions.append(_FACET.c.state != WITHDRAWN)
@@ -518,20 +522,26 @@ def _levels(
     return out
 
 
-def search_datasets(session: Session, actor: Actor | None, query: SearchQuery) -> SearchResult:
+def search_datasets(
+    session: Session, actor: Actor | None, query: SearchQuery, *, public: bool = False
+) -> SearchResult:
     """The catalog entries the actor may read that match ``query``: one page and facets.
 
     Anyone signed in may search; each sees only what ``visible_clause`` lets them read, in
     the items, the total and every facet count. Words must all match (title, description,
     field labels or agency name; pinyin and initials for titles and agency names).
+
+    ``public=True`` searches the public entries (``gongshu.portal.openness.public_clause``)
+    instead, for anyone, signed in or not (the portal and the CKAN API): the same rule for
+    every reader, whatever their own rights.
     """
-    actor = require_login(actor)
+    visibility = public_clause() if public else queries.visible_clause(require_login(actor))
     parsed = parse_query(query.q)
     has_words = bool(query.q.strip())
     sort: SortKey = query.sort or ("relevance" if has_words else "code")
     per_page = query.per_page
     page = max(1, min(query.page, math.ceil(MAX_WINDOW / per_page)))
-    facet_where, id_where = _where(actor, query)
+    facet_where, id_where = _where(visibility, query)
     facets: dict[str, list[FacetCount]] = {name: [] for name in FACET_NAMES}
     conn = session.connection()  # Core rows: no ORM bookkeeping for counts and ids
     df: dict[str, int] = {}

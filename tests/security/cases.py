@@ -265,7 +265,7 @@ add(
     Case("GET", "/api/v1/openapi.json", ANYONE),
     Case("GET", "/api/v1/docs", ANYONE),
     Case("GET", "/docs/oauth2-redirect", ANYONE),
-    Case("GET", "/", SIGNED),
+    Case("GET", "/", ANYONE),  # the portal's home for anonymous and public users
     Case("GET", "/login", ANYONE),
     Case(
         "POST",
@@ -1911,6 +1911,29 @@ add(
     Case("GET", "/dataset/{ref:path}.ttl", ANYONE, url="/dataset/{open}.ttl"),
     Case("GET", "/dataset/{ref:path}.rdf", ANYONE, url="/dataset/{open}.rdf"),
     Case("GET", "/dataset/{ref:path}.jsonld", ANYONE, url="/dataset/{open}.jsonld"),
+    # The public portal's pages and downloads (gongshu.portal.pages, .downloads).
+    Case("GET", "/dataset", ANYONE, url="/dataset?q=人口"),
+    Case("GET", "/dataset/{slug}", ANYONE, url="/dataset/{open}"),
+    Case(
+        "GET",
+        "/dataset/{slug}",
+        rule(anonymous=HIDE, others=HIDE),
+        url="/dataset/{people}",
+        note="not public",
+    ),
+    Case("GET", "/dataset/{slug}/download.{fmt}", ANYONE, url="/dataset/{open}/download.csv"),
+    Case(
+        "GET",
+        "/dataset/{slug}/download.{fmt}",
+        rule(anonymous=HIDE, others=HIDE),
+        url="/dataset/{people}/download.xlsx",
+        note="not public",
+    ),
+    Case("GET", "/dataset/{slug}/download.csv.zip", ANYONE, url="/dataset/{open}/download.csv.zip"),
+    Case("GET", "/organization", ANYONE),
+    Case("GET", "/organization/{slug}", ANYONE, url="/organization/{provider}"),
+    Case("GET", "/theme/{slug}", ANYONE, url="/theme/gong-gong-an-quan"),
+    Case("GET", "/developers", ANYONE),
     Case(
         "GET",
         "/dataset/{ref:path}.ttl",
