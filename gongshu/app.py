@@ -144,6 +144,8 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.catalog import workflow_api, workflow_pages
     from gongshu.dataapi import api as dataapi_api
     from gongshu.dataapi import pages as dataapi_pages
+    from gongshu.feedback import api as feedback_api
+    from gongshu.feedback import pages as feedback_pages
     from gongshu.gate import api as gate_api
     from gongshu.gate import pages as gate_pages
     from gongshu.governance import api as governance_api
@@ -190,6 +192,7 @@ def _include_routers(app: FastAPI) -> None:
     api_modules.append(gate_api)  # /masking/rules
     api_modules.extend([seal_api, verification_api, profiles_api])
     api_modules.append(dataapi_api)
+    api_modules.append(feedback_api)  # /feedback/…, /demands, /reuses
     page_modules = [
         web_pages,
         portal_interop,  # /api/3/action/*, /catalog.ttl, /dataset/{ref}.ttl before portal pages
@@ -217,6 +220,7 @@ def _include_routers(app: FastAPI) -> None:
         verification_pages,
         profiles_pages,
         dataapi_pages,
+        feedback_pages,  # /dataset/{slug}/feedback…, /demands, /reuses, /appeals, /moderation
         portal_downloads,  # /dataset/{slug}/download.* before /dataset/{slug}
         portal_pages,
     ]

@@ -28,6 +28,7 @@ from gongshu.feedback.models import (
     ReuseDataset,
     ReuseKind,
 )
+from gongshu.feedback.schemas import PublicStatus
 from gongshu.feedback.tickets import (
     APPEAL_DEADLINE,
     APPEAL_TYPE,
@@ -53,7 +54,7 @@ class Ticket:
     """A public ticket with what the portal shows about it."""
 
     objection: Objection
-    public_status: str
+    public_status: PublicStatus
     deadline: Deadline | None
     remaining: int | None
 

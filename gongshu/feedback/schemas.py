@@ -214,3 +214,17 @@ class ResponseTimeRead(BaseModel):
     open_overdue: int = Field(description="Not replied and past the due day")
     open_in_time: int
     median_working_days: float | None = Field(description="Median working days to reply")
+
+
+class ReasonOnlyIn(_In):
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+class QueueCountsRead(BaseModel):
+    """How many items wait in each of the bureau's moderation queues."""
+
+    objections: int
+    demands: int
+    comments: int
+    reuses: int
+    appeals: int
