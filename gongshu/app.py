@@ -156,6 +156,8 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.ingest import pull_pages as ingest_pull_pages
     from gongshu.notices import api as notices_api
     from gongshu.notices import pages as notices_pages
+    from gongshu.opening import api as opening_api
+    from gongshu.opening import pages as opening_pages
     from gongshu.orgs import api as orgs_api
     from gongshu.orgs import pages as orgs_pages
     from gongshu.portal import downloads as portal_downloads
@@ -192,6 +194,7 @@ def _include_routers(app: FastAPI) -> None:
     api_modules.append(gate_api)  # /masking/rules
     api_modules.extend([seal_api, verification_api, profiles_api])
     api_modules.append(dataapi_api)
+    api_modules.append(opening_api)
     api_modules.append(feedback_api)  # /feedback/…, /demands, /reuses
     page_modules = [
         web_pages,
@@ -220,6 +223,7 @@ def _include_routers(app: FastAPI) -> None:
         verification_pages,
         profiles_pages,
         dataapi_pages,
+        opening_pages,  # /register, /dataset/{slug}/apply, /applications
         feedback_pages,  # /dataset/{slug}/feedback…, /demands, /reuses, /appeals, /moderation
         portal_downloads,  # /dataset/{slug}/download.* before /dataset/{slug}
         portal_pages,

@@ -15,6 +15,7 @@ from gongshu.ingest.cli import INGEST_HELP, ingest_command, versions_app
 from gongshu.ingest.pull_cli import app as pull_app
 from gongshu.jobs.cli import app as jobs_app
 from gongshu.notices.cli import app as notices_app
+from gongshu.opening.cli import app as opening_app
 from gongshu.orgs.cli import app as agency_app
 from gongshu.quality.cli import app as quality_app
 from gongshu.seal.cli import app as seal_app
@@ -46,6 +47,7 @@ app.add_typer(pull_app, name="pull")
 app.add_typer(quality_app, name="quality")
 app.add_typer(governance_app, name="governance")
 app.add_typer(share_app, name="share")
+app.add_typer(opening_app, name="opening")
 app.add_typer(masking_app, name="masking")
 app.add_typer(seal_app, name="seal")
 app.add_typer(verify_app, name="verify")

@@ -24,6 +24,12 @@ from gongshu.ingest.models import Ingestion, IngestProfile
 from gongshu.ingest.pull_models import PullRun, PullSource
 from gongshu.jobs.models import Job
 from gongshu.notices.models import Notice, OutboxMessage
+from gongshu.opening.models import (  # noqa: F401 — public accounts and conditional opening
+    ApiKeyUsage,
+    OpenApplication,
+    PublicAccount,
+    UsageReport,
+)
 from gongshu.orgs.models import Agency, Region
 from gongshu.portalstats.models import PortalStatDaily, Subscription  # noqa: F401
 from gongshu.quality.models import OverdueNotice, QualityScore

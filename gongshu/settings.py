@@ -91,6 +91,16 @@ class Settings(BaseSettings):
     data_api_burst: int = Field(default=60, ge=1)
     data_api_xlsx_max_rows: int = Field(default=3_000_000, ge=1)
 
+    # Public accounts and conditional opening (gongshu.opening, docs/opening.md): the
+    # quota of every public user's API key (calls a day, requests a minute: the same for
+    # every applicant), the provider's decision deadline in working days, how often usage
+    # reports fall due (months) and the longest term an application may ask for (months).
+    public_api_daily_quota: int = Field(default=10_000, ge=1)
+    public_api_rate_per_minute: int = Field(default=60, ge=1)
+    opening_decision_days: int = Field(default=10, ge=1, le=60)
+    opening_report_months: int = Field(default=6, ge=1, le=36)
+    opening_max_term_months: int = Field(default=36, ge=1, le=120)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env == "production":

@@ -903,6 +903,21 @@ def create_api_key(session: Session, actor: Actor, data: ApiKeyCreate) -> tuple[
             raise PermissionDenied(N_("只能为本单位或本人管理范围内的机构签发 API 密钥"))
         owner_user_id = None
     settings = get_settings()
+    if actor.has(Role.PUBLIC) and actor.agency_id is None:
+        # Every public user's key carries the same quota and rate (non-discrimination):
+        # a key may ask for less, never for more.
+        data = data.model_copy(
+            update={
+                "daily_quota": min(
+                    data.daily_quota or settings.public_api_daily_quota,
+                    settings.public_api_daily_quota,
+                ),
+                "rate_limit_per_minute": min(
+                    data.rate_limit_per_minute or settings.public_api_rate_per_minute,
+                    settings.public_api_rate_per_minute,
+                ),
+            }
+        )
     prefix = API_KEY_PREFIX + secrets.token_hex(4)
     key = f"{prefix}_{secrets.token_urlsafe(32)}"
     with unit_of_work(session):
@@ -931,7 +946,16 @@ def create_api_key(session: Session, actor: Actor, data: ApiKeyCreate) -> tuple[
                 {},
                 snapshot(
                     api_key,
-                    ("name", "prefix", "owner_user_id", "owner_agency_id", "scopes", "expires_at"),
+                    (
+                        "name",
+                        "prefix",
+                        "owner_user_id",
+                        "owner_agency_id",
+                        "scopes",
+                        "daily_quota",
+                        "rate_limit_per_minute",
+                        "expires_at",
+                    ),
                 ),
             ),
         )
@@ -1019,6 +1043,11 @@ def actor_for_api_key(session: Session, key: str) -> Actor | None:
     if api_key.last_used_at is None or now - api_key.last_used_at > TOUCH_INTERVAL:
         with unit_of_work(session):
             api_key.last_used_at = now
+    if api_key.daily_quota is not None:
+        # Every request a key authenticates counts against its quota (429 past it).
+        from gongshu.opening.quota import charge
+
+        charge(session, api_key.id, api_key.daily_quota, now=now)
     return Actor(
         user_id=actor.user_id,
         name=actor.name,

@@ -23,6 +23,7 @@ from gongshu.db import utcnow
 from gongshu.errors import NotFound, PermissionDenied, ValidationFailed
 from gongshu.i18n import N_
 from gongshu.orgs.models import Agency
+from gongshu.portal.openness import public_clause
 from gongshu.share.models import Grant, GrantStatus
 from gongshu.store.models import DatasetHead, DatasetVersion
 
@@ -41,11 +42,16 @@ MAX_TRACED_EXPORTS = 500
 
 def find_dataset(session: Session, actor: Actor, ref: str) -> Dataset:
     """The entry a path names — its id (digits) or its resource code — if the reader may
-    see it in the catalog; otherwise 404 (whether it may read the rows is the gate's call).
+    see it in the catalog or it is public (open data, whose metadata anyone sees); otherwise
+    404 (whether it may read the rows is the gate's call).
     """
     ref = ref.strip().strip("/")
     # The fields load only if something asks for them: the gate reads the version's schema.
-    stmt = select(Dataset).where(visible_clause(actor)).options(lazyload(Dataset.fields))
+    stmt = (
+        select(Dataset)
+        .where(or_(visible_clause(actor), public_clause()))
+        .options(lazyload(Dataset.fields))
+    )
     if ref.isdigit():
         number = int(ref)
         if not valid_id(number):

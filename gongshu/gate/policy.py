@@ -19,6 +19,11 @@ The checks, in order (the first that matches decides):
    opened): every row, each field masked by the ``mask_rule`` of the entry's level — the
    same templates as a grant reader, never any clear fields. A member of an agency with a
    grant on the entry reads under the grant first; the open scope is its last candidate;
+5a. **applicant** — a signed-in public user (role ``public``, never the anonymous reader)
+   reads a public conditional entry (有条件开放) through an active, unexpired open
+   application it holds (``gongshu.opening.access``): only the approved fields, every row,
+   each field masked by the entry's level like an open-data reader, never in the clear.
+   An application past its expiry, revoked or refused stops counting at once;
 6. anyone else — a citizen, an operator, the separated administrators — is refused.
 
 **Several active grants.** They are never merged: each is a candidate scope, ordered
@@ -45,14 +50,16 @@ from sqlalchemy.orm import Session
 from gongshu.auth.actor import Actor
 from gongshu.auth.models import Role
 from gongshu.auth.permissions import in_region_scope
-from gongshu.catalog.models import Dataset, FieldType, Level, Sensitivity
+from gongshu.catalog.models import Dataset, FieldType, Level, OpenType, Sensitivity
 from gongshu.db import utcnow
 from gongshu.errors import PermissionDenied
 from gongshu.gate.filters import Filter, from_plain
 from gongshu.gate.models import MaskRule
 from gongshu.i18n import N_
 from gongshu.masking import Technique, default_rules
-from gongshu.portal.openness import rows_are_open
+from gongshu.opening.access import active_applications
+from gongshu.opening.models import OpenApplication
+from gongshu.portal.openness import PUBLIC_USER_ID, is_public, rows_are_open
 from gongshu.share.grants import active_grants
 from gongshu.share.models import Grant, GrantStatus
 
@@ -60,14 +67,15 @@ MSG_DENIED = N_("无权读取该数据集的数据")
 MSG_FIELD_DENIED = N_("无权读取字段“{field}”")
 
 TEXT_TYPES = frozenset({FieldType.STRING, FieldType.TEXT})
-MASKED_BASES = frozenset({"grant", "open"})
+MASKED_BASES = frozenset({"grant", "open", "applicant"})
 
 
 @dataclass(frozen=True)
 class ReadScope:
     """What one reader may read of one dataset, and why.
 
-    ``basis``: "platform", "bureau", "provider", "grant" or "open". ``fields``: the fields
+    ``basis``: "platform", "bureau", "provider", "grant", "open" or "applicant" (an open
+    application's holder; ``application_id`` names it). ``fields``: the fields
     the reader may see (None: every field). ``masks``: field → technique for the fields the
     reader sees masked (filled for a version's schema by ``for_schema``; empty for clear readers).
     ``row_filter``: conditions every row read must meet (a grant's). ``grant``: the grant
@@ -82,6 +90,7 @@ class ReadScope:
     grant: Grant | None = None
     techniques: Mapping[Sensitivity, Technique] = field(default_factory=dict)
     clear_fields: frozenset[str] = frozenset()
+    application_id: int | None = None
 
     @property
     def masked(self) -> bool:
@@ -185,6 +194,30 @@ def _widest_first(grant: Grant) -> tuple[int, int, int]:
     return (0 if grant.fields is None else 1, -width, grant.id)
 
 
+def applicant_scope(
+    application: OpenApplication, techniques: Mapping[Sensitivity, Technique]
+) -> ReadScope:
+    """The scope an active open application gives: its approved fields, masked."""
+    fields = application.approved_fields or []
+    return ReadScope(
+        basis="applicant",
+        fields=frozenset(str(f) for f in fields),
+        techniques=dict(techniques),
+        application_id=application.id,
+    )
+
+
+def _applications(session: Session, actor: Actor, dataset: Dataset) -> list[OpenApplication]:
+    """The reader's active open applications on a public conditional entry, widest first."""
+    if not actor.has(Role.PUBLIC) or actor.user_id in (None, PUBLIC_USER_ID):
+        return []
+    if dataset.open_type != OpenType.CONDITIONAL or not is_public(dataset):
+        return []
+    assert actor.user_id is not None
+    found = active_applications(session, actor.user_id, dataset.id)
+    return sorted(found, key=lambda a: (-len(a.approved_fields or []), a.id))
+
+
 def candidate_scopes(session: Session, actor: Actor, dataset: Dataset) -> list[ReadScope]:
     """Every scope the reader may read the dataset under, best first (empty: refused)."""
     clear = clear_scope(actor, dataset)
@@ -193,11 +226,13 @@ def candidate_scopes(session: Session, actor: Actor, dataset: Dataset) -> list[R
     grants: list[Grant] = []
     if _member_reader(actor) and actor.agency_id is not None:
         grants = sorted(active_grants(session, actor.agency_id, dataset.id), key=_widest_first)
+    applications = _applications(session, actor, dataset)
     is_open = rows_are_open(dataset)
-    if not grants and not is_open:
+    if not grants and not applications and not is_open:
         return []
     techniques = level_techniques(session, dataset.level)
     scopes = [grant_scope(g, techniques) for g in grants]
+    scopes.extend(applicant_scope(a, techniques) for a in applications)
     if is_open:
         scopes.append(ReadScope(basis="open", techniques=dict(techniques)))
     return scopes

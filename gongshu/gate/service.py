@@ -227,6 +227,8 @@ class _Read:
             "grant": scope.grant_id if scope is not None else None,
             "result": result,
         }
+        if scope is not None and scope.application_id is not None:
+            changes["application"] = scope.application_id
         changes.update(self.details)
         if "filters" in changes:
             changes["filters"] = _audited_filters(changes["filters"], self._plain_fields())
