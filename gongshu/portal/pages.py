@@ -306,23 +306,27 @@ def read_preview(
     return Preview(columns, page.rows, _chart(dataset, version, preview))
 
 
+CITE = N_(
+    "{agency}，《{title}》，资源代码 {code}，第 {number} 版，"
+    "{date} 获取自 {url}，许可协议：{licence}。"
+)
+CITE_NO_VERSION = N_(
+    "{agency}，《{title}》，资源代码 {code}，{date} 获取自 {url}，许可协议：{licence}。"
+)
+
+
 def citation(dataset: Dataset, version: DatasetVersion | None, today: str) -> str:
     """How to cite the entry: source agency, title, entry code, version, date, licence."""
     licence = datapackage.licence_of(dataset)
-    parts = [
-        dataset.agency.name,
-        f"《{dataset.title}》",
-        translate(N_("资源代码 {code}")).format(code=dataset.code),
-    ]
-    if version is not None:
-        parts.append(translate(N_("第 {number} 版")).format(number=version.number))
-    parts.append(
-        translate(N_("{date} 获取自 {url}")).format(date=today, url=naming.dataset_url(dataset))
+    return translate(CITE if version is not None else CITE_NO_VERSION).format(
+        agency=dataset.agency.name,
+        title=dataset.title,
+        code=dataset.code,
+        number=version.number if version is not None else "",
+        date=today,
+        url=naming.dataset_url(dataset),
+        licence=licence["title"] or licence["name"],
     )
-    parts.append(
-        translate(N_("许可协议：{licence}")).format(licence=licence["title"] or licence["name"])
-    )
-    return "，".join(parts) + "。"
 
 
 @router.get("/dataset/{slug}", response_class=HTMLResponse)
