@@ -65,6 +65,8 @@ def _ckan_error(exc: Exception) -> tuple[int, dict[str, Any]]:
         return 404, {"__type": "Not Found Error", "message": f"Not found: {message}"}
     if isinstance(exc, PermissionDenied):
         return 403, {"__type": "Authorization Error", "message": f"Access denied: {message}"}
+    if exc.status_code == 429:  # a key's daily quota (gongshu.opening.quota) or rate
+        return 429, {"__type": "Rate Limit Error", "message": message}
     if isinstance(exc, SearchQueryFailed):
         return 400, {
             "__type": "Search Query Error",
