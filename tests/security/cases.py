@@ -1942,3 +1942,101 @@ add(
         note="draft",
     ),
 )
+
+# Public accounts and conditional opening (gongshu.opening). The world has no conditional
+# open entry and no open application: applying for its open (unconditional) entry is
+# refused for the public as "no application needed" (409, shown on the form as 422) and
+# for everyone else as "public users only"; an application id nobody holds is 404.
+NO_APPLICATION = 999_999
+NOBODY_KNOWS = rule(hide=SIGNED_IN)
+add(
+    Case("GET", "/register", ANYONE),  # signed-in users are sent on to /account
+    Case("POST", "/register", ANYONE, body=lambda i: {"kind": "individual"}, accept=(422,)),
+    Case(
+        "POST",
+        "/api/v1/public/register",
+        ANYONE,
+        body=lambda i: {"kind": "individual", "username": "x"},
+        accept=(422,),
+    ),
+    Case("GET", "/dataset/{slug}/apply", SIGNED, url="/dataset/{open}/apply"),
+    Case(
+        "POST",
+        "/dataset/{slug}/apply",
+        only("public"),
+        url="/dataset/{open}/apply",
+        body=lambda i: {"scenario": "研究", "reporting_committed": "1"},
+        accept=(422,),  # the open entry needs no application
+    ),
+    Case("GET", "/applications", SIGNED),
+    Case(
+        "GET",
+        "/applications/{application_id}",
+        NOBODY_KNOWS,
+        url=f"/applications/{NO_APPLICATION}",
+    ),
+    *(
+        Case(
+            "POST",
+            f"/applications/{{application_id}}/{action}",
+            NOBODY_KNOWS,
+            url=f"/applications/{NO_APPLICATION}/{action}",
+            body=lambda i: {"reason": "违约", "content": "报告", "outcome": "approve"},
+        )
+        for action in ("accept", "decide", "withdraw", "revoke", "reports")
+    ),
+    Case("GET", "/api/v1/open-applications", SIGNED),
+    Case(
+        "POST",
+        "/api/v1/open-applications",
+        only("public"),
+        body=lambda i: {"dataset_id": i["open"]},
+        accept=(409,),  # the open entry needs no application
+    ),
+    Case(
+        "GET",
+        "/api/v1/open-applications/{application_id}",
+        NOBODY_KNOWS,
+        url=f"/api/v1/open-applications/{NO_APPLICATION}",
+    ),
+    Case(
+        "GET",
+        "/api/v1/open-applications/{application_id}/agreement",
+        NOBODY_KNOWS,
+        url=f"/api/v1/open-applications/{NO_APPLICATION}/agreement",
+    ),
+    Case(
+        "POST",
+        "/api/v1/open-applications/{application_id}/accept",
+        NOBODY_KNOWS,
+        url=f"/api/v1/open-applications/{NO_APPLICATION}/accept",
+        body=lambda i: {"agreement_sha256": "0" * 64},
+    ),
+    Case(
+        "POST",
+        "/api/v1/open-applications/{application_id}/decision",
+        NOBODY_KNOWS,
+        url=f"/api/v1/open-applications/{NO_APPLICATION}/decision",
+        body=lambda i: {"outcome": "approve"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/open-applications/{application_id}/withdraw",
+        NOBODY_KNOWS,
+        url=f"/api/v1/open-applications/{NO_APPLICATION}/withdraw",
+    ),
+    Case(
+        "POST",
+        "/api/v1/open-applications/{application_id}/revoke",
+        NOBODY_KNOWS,
+        url=f"/api/v1/open-applications/{NO_APPLICATION}/revoke",
+        body=lambda i: {"reason": "违约"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/open-applications/{application_id}/reports",
+        NOBODY_KNOWS,
+        url=f"/api/v1/open-applications/{NO_APPLICATION}/reports",
+        body=lambda i: {"content": "报告"},
+    ),
+)
