@@ -9,6 +9,7 @@ from gongshu.auth.cli import app as user_app
 from gongshu.catalog.cli import app as catalog_app
 from gongshu.cli_support import bi, say
 from gongshu.demo.cli import app as demo_app
+from gongshu.feedback.cli import app as feedback_app
 from gongshu.gate.cli import app as masking_app
 from gongshu.governance.cli import app as governance_app
 from gongshu.ingest.cli import INGEST_HELP, ingest_command, versions_app
@@ -47,6 +48,7 @@ app.add_typer(pull_app, name="pull")
 app.add_typer(quality_app, name="quality")
 app.add_typer(governance_app, name="governance")
 app.add_typer(share_app, name="share")
+app.add_typer(feedback_app, name="feedback")
 app.add_typer(opening_app, name="opening")
 app.add_typer(masking_app, name="masking")
 app.add_typer(seal_app, name="seal")

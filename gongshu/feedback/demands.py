@@ -111,7 +111,7 @@ def _audit(session: Session, actor: Actor, action: str, d: DataDemand, **changes
     record(
         session,
         actor,
-        f"feedback.{action}",
+        action,
         DEMAND_TYPE,
         d.id,
         label=d.title,
@@ -146,7 +146,7 @@ def file_demand(session: Session, actor: Actor | None, data: DemandIn) -> DataDe
         _audit(
             session,
             actor,
-            "demand_file",
+            "feedback.demand_file",
             demand,
             title=[None, data.title],
             suggested_agency_id=data.suggested_agency_id,
@@ -199,7 +199,7 @@ def route_demand(
         _audit(
             session,
             actor,
-            "demand_route",
+            "feedback.demand_route",
             demand,
             status=["pending", "routed"],
             agency_id=[None, agency.id],
@@ -232,7 +232,7 @@ def reject_demand(session: Session, actor: Actor | None, demand_id: int, reason:
         _audit(
             session,
             actor,
-            "demand_reject",
+            "feedback.demand_reject",
             demand,
             status=["pending", "rejected"],
             reason=[None, reason],
@@ -277,7 +277,7 @@ def reply_demand(
         _audit(
             session,
             actor,
-            "demand_reply",
+            "feedback.demand_reply",
             demand,
             status=["routed", demand.status.value],
             reply=[None, data.reply],
@@ -306,7 +306,7 @@ def link_demand_entry(
             link=f"/demands/{demand.id}",
             name=demand.title,
         )
-        _audit(session, actor, "demand_link", demand, dataset_id=[before, dataset.id])
+        _audit(session, actor, "feedback.demand_link", demand, dataset_id=[before, dataset.id])
     return demand
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gongshu.auth.actor import Actor
@@ -40,8 +39,8 @@ from gongshu.feedback.schemas import (
     RouteIn,
 )
 from gongshu.i18n import N_, translate
-from gongshu.portal.naming import code_of_slug, dataset_slug
-from gongshu.portal.openness import is_anonymous, is_public
+from gongshu.portal.naming import dataset_slug, find_public
+from gongshu.portal.openness import is_anonymous
 from gongshu.validation import parse
 from gongshu.web.deps import CsrfDep, OptionalActorDep, SessionDep
 from gongshu.web.templating import env, render
@@ -86,8 +85,15 @@ class Panel:
 def feedback_panel(request: Request, dataset: Dataset) -> Panel:
     """For ``feedback/_dataset_panel.html``, included by the portal's entry page: the
     request's own session (``request.state.db``) reads the entry's reuses and tickets."""
-    session: Session = request.state.db
     actor: Actor | None = getattr(request.state, "actor", None)
+    session: Session | None = getattr(request.state, "db", None)
+    if session is None:  # a page that never asked who the reader is
+        with request.app.state.session_factory() as own:
+            return _panel(own, actor, dataset)
+    return _panel(session, actor, dataset)
+
+
+def _panel(session: Session, actor: Actor | None, dataset: Dataset) -> Panel:
     return Panel(
         slug=dataset_slug(dataset.code),
         reuses=queries.reuses_for_dataset(session, dataset.id),
@@ -103,11 +109,9 @@ def _signed_in(actor: Actor | None) -> bool:
 
 
 def _entry(session: Session, slug: str) -> Dataset:
-    code = code_of_slug(slug)
-    dataset = (
-        session.scalars(select(Dataset).where(Dataset.code == code)).one_or_none() if code else None
-    )
-    if dataset is None or not is_public(dataset):
+    """The public entry a slug (or an id, or a resource code) names, else 404."""
+    dataset = find_public(session, slug)
+    if dataset is None:
         raise NotFound(common.M_NO_ENTRY)
     return dataset
 
@@ -499,23 +503,18 @@ def reuse_new(request: Request, actor: OptionalActorDep) -> Response:
 
 
 def _dataset_ids(session: Session, text: str) -> list[int]:
-    """Entries named by resource code or slug, one per line or separated by commas."""
+    """Public entries named by id, resource code or slug, separated by commas or lines."""
     ids: list[int] = []
     for part in text.replace(chr(0xFF0C), ",").replace("\n", ",").split(","):
         ref = part.strip()
         if not ref:
             continue
-        code = ref.upper() if "/" in ref else code_of_slug(ref)
-        found = (
-            session.scalars(select(Dataset.id).where(Dataset.code == code)).one_or_none()
-            if code
-            else None
-        )
+        found = find_public(session, ref)
         if found is None:
             raise ValidationFailed.single(
                 "datasets", translate(N_("找不到数据目录“{ref}”"), None, ref=ref)
             )
-        ids.append(found)
+        ids.append(found.id)
     return ids
 
 

@@ -171,7 +171,7 @@ def _audit(session: Session, actor: Actor, action: str, o: Objection, **changes:
     record(
         session,
         actor,
-        f"feedback.{action}",
+        action,
         OBJECT_TYPE,
         o.id,
         label=f"{o.dataset.code} · {o.kind.value}",
@@ -217,7 +217,7 @@ def file_feedback(
         _audit(
             session,
             actor,
-            "objection_file",
+            "feedback.objection_file",
             objection,
             kind=[None, data.kind],
             dataset_id=dataset.id,
@@ -271,7 +271,7 @@ def route_feedback(
         _audit(
             session,
             actor,
-            "objection_route",
+            "feedback.objection_route",
             objection,
             agency_id=[None, objection.agency_id],
             due_on=[None, deadline.due_on.isoformat()],
@@ -306,7 +306,7 @@ def screen_out_feedback(
             reason,
             name=objection.dataset.title,
         )
-        _audit(session, actor, "objection_screen_out", objection, reason=[None, reason])
+        _audit(session, actor, "feedback.objection_screen_out", objection, reason=[None, reason])
     return objection
 
 
@@ -349,7 +349,7 @@ def reply_feedback(
         _audit(
             session,
             actor,
-            "objection_reply",
+            "feedback.objection_reply",
             objection,
             status=[before.value, objection.status.value],
             reply=[None, data.reply],
@@ -425,7 +425,7 @@ def mark_corrected(
         _audit(
             session,
             actor,
-            "objection_correct",
+            "feedback.objection_correct",
             objection,
             status=[before.value, objection.status.value],
             version=[None, data.version] if data.version else None,
@@ -512,8 +512,9 @@ def moderate_comment(
 
 def get_appeal(session: Session, actor: Actor | None, appeal_id: int) -> Appeal:
     """An appeal the actor may see: the appellant, the bureau, the provider."""
+    actor = common.filer(actor)
     appeal = session.get(Appeal, appeal_id) if 0 < appeal_id < 2**31 else None
-    if appeal is None or actor is None:
+    if appeal is None:
         raise NotFound(M_APPEAL_NOT_FOUND)
     if not (
         appeal.created_by_id == actor.user_id

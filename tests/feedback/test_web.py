@@ -200,3 +200,31 @@ def test_json_api(db, town: Town, client: TestClient):
     assert shown["datasets"][0]["slug"] == dataset_slug(town.air.code)
     spec = client.get("/api/v1/openapi.json").json()["paths"]
     assert {"/api/v1/demands", "/api/v1/reuses", "/api/v1/feedback/response-times"} <= set(spec)
+
+
+def test_entry_page_shows_approved_reuses_and_public_feedback(db, town: Town, client: TestClient):
+    reuse = demands.submit_reuse(
+        db,
+        town.alice.actor,
+        ReuseIn(
+            title="空气质量早知道",
+            kind="service",
+            url="https://example.org/aq",
+            description="逐小时空气质量推送服务",
+            submitter="张三",
+            dataset_ids=[town.air.id],
+        ),
+    )
+    slug = dataset_slug(town.air.code)
+    page = client.get(f"/dataset/{slug}")
+    assert page.status_code == 200, page.text
+    assert f'href="/dataset/{slug}/feedback"' in page.text
+    assert "空气质量早知道" not in page.text  # not approved yet
+    demands.moderate_reuse(db, town.bureau.actor, reuse.id, ReasonIn(decision="approve"))
+    objection = tickets.file_feedback(
+        db, town.bob.actor, town.air.id, FeedbackIn(kind="error", text="监测时间时区有误")
+    )
+    tickets.route_feedback(db, town.bureau.actor, objection.id, RouteIn())
+    page = client.get(f"/dataset/{slug}")
+    assert "空气质量早知道" in page.text and "监测时间时区有误" in page.text
+    assert page.text.count("<h1") == 1

@@ -203,6 +203,13 @@ def ids_of(w: World) -> dict[str, Any]:
         "export": w.grantee_export,
         "template": w.import_template,
         "district_user": w.district_user,
+        "fb_ticket": w.fb_ticket,
+        "fb_unrouted": w.fb_unrouted,
+        "fb_comment": w.fb_comment,
+        "fb_demand": w.fb_demand,
+        "fb_pending_demand": w.fb_pending_demand,
+        "fb_reuse": w.fb_reuse,
+        "fb_appeal": w.fb_appeal,
     }
 
 
@@ -1943,6 +1950,62 @@ add(
     ),
 )
 
+# The portal's statistics, open list, Atom feeds and subscriptions (gongshu.portalstats).
+STATS_ALL = rule(BUREAUS)  # every entry's figures: the bureau's (catalog.read_all)
+add(
+    Case("GET", "/stats", ANYONE),
+    Case("GET", "/stats", STATS_ALL, url="/stats?scope=all", note="all entries"),
+    Case("GET", "/stats/agency/{slug}", ANYONE, url="/stats/agency/{provider}"),
+    Case(
+        "GET",
+        "/stats/agency/{slug}",
+        rule(("officer", *BUREAUS)),
+        url="/stats/agency/{provider}?scope=all",
+        note="all the agency's entries: the bureau and its own officer",
+    ),
+    Case("GET", "/api/v1/portal/stats", ANYONE),
+    Case(
+        "GET", "/api/v1/portal/stats", STATS_ALL, url="/api/v1/portal/stats?scope=all", note="all"
+    ),
+    Case("GET", "/open-list", ANYONE, url="/open-list?agency={provider}"),
+    Case("GET", "/open-list.xlsx", ANYONE),
+    Case("GET", "/api/v1/portal/open-list", ANYONE),
+    Case("GET", "/feeds/latest.atom", ANYONE),
+    Case("GET", "/feeds/dataset/{slug}.atom", ANYONE, url="/feeds/dataset/{open}.atom"),
+    Case(
+        "GET",
+        "/feeds/dataset/{slug}.atom",
+        rule(anonymous=HIDE, others=HIDE),
+        url="/feeds/dataset/{people}.atom",
+        note="not public",
+    ),
+    Case(
+        "GET", "/feeds/organization/{slug}.atom", ANYONE, url="/feeds/organization/{provider}.atom"
+    ),
+    Case("GET", "/feeds/theme/{slug}.atom", ANYONE, url="/feeds/theme/gong-gong-an-quan.atom"),
+    Case("GET", "/subscriptions", SIGNED),
+    Case(
+        "POST",
+        "/subscriptions",
+        SIGNED,
+        body=lambda i: {"kind": "dataset", "target": str(i["open"]), "back": "/subscriptions"},
+    ),
+    Case(
+        "POST",
+        "/subscriptions",
+        rule(anonymous=AUTH, others=HIDE),
+        body=lambda i: {"kind": "dataset", "target": str(i["people"])},
+        note="not public",
+    ),
+    Case(
+        "POST",
+        "/subscriptions/delete",
+        SIGNED,
+        body=lambda i: {"kind": "dataset", "target": str(i["open"])},
+        accept=(404,),  # nobody in the world follows the entry: "you do not follow this"
+    ),
+)
+
 # Public accounts and conditional opening (gongshu.opening). The world has no conditional
 # open entry and no open application: applying for its open (unconditional) entry is
 # refused for the public as "no application needed" (409, shown on the form as 422) and
@@ -2039,4 +2102,294 @@ add(
         url=f"/api/v1/open-applications/{NO_APPLICATION}/reports",
         body=lambda i: {"content": "报告"},
     ),
+)
+
+# --- public feedback (gongshu.feedback) --------------------------------------------------------
+# The bureau (catalog.review) screens, routes and moderates; the agency in charge (the
+# provider's officer) replies; signed-in users file; anyone reads what is public.
+MODERATORS = only(*BUREAUS)
+REPLIER = only("officer")
+FILER_SIDE = ("public", *BUREAUS, "officer")  # who knows an appeal or an unrouted ticket
+FB_HIDDEN = rule(FILER_SIDE, anonymous=HIDE, others=HIDE)  # not public yet
+PENDING = rule(("public", *BUREAUS), anonymous=HIDE, others=HIDE)  # held for moderation
+APPEAL_PARTIES = among(FILER_SIDE, *FILER_SIDE)
+APPEAL_STATEMENT = rule(
+    ("officer",), hide=[r for r in SIGNED_IN if r not in FILER_SIDE]
+)  # the appellant and the bureau know the appeal but only the provider states
+FEEDBACK = lambda i: {"kind": "error", "text": "矩阵测试：数据有误"}  # noqa: E731
+REPLY = lambda i: {"decision": "answer", "reply": "矩阵测试答复"}  # noqa: E731
+APPROVE = lambda i: {"decision": "approve"}  # noqa: E731
+REASON = lambda i: {"reason": "矩阵测试理由"}  # noqa: E731
+DEMAND = lambda i: {"title": "矩阵测试需求", "description": "矩阵测试需求内容"}  # noqa: E731
+REUSE_API = lambda i: {  # noqa: E731
+    "title": "矩阵测试成果",
+    "kind": "report",
+    "url": "https://example.org/m",
+    "description": "矩阵测试成果简介",
+    "submitter": "矩阵测试",
+    "dataset_ids": [i["open"]],
+}
+add(
+    Case(
+        "GET",
+        "/api/v1/feedback/datasets/{dataset_id}",
+        ANYONE,
+        url="/api/v1/feedback/datasets/{open}",
+    ),
+    Case(
+        "POST",
+        "/api/v1/feedback/datasets/{dataset_id}",
+        SIGNED,
+        url="/api/v1/feedback/datasets/{open}",
+        body=FEEDBACK,
+    ),
+    Case("GET", "/api/v1/feedback/{objection_id}", ANYONE, url="/api/v1/feedback/{fb_ticket}"),
+    Case(
+        "GET",
+        "/api/v1/feedback/{objection_id}",
+        FB_HIDDEN,
+        url="/api/v1/feedback/{fb_unrouted}",
+        note="not routed",
+    ),
+    Case(
+        "POST",
+        "/api/v1/feedback/{objection_id}/route",
+        MODERATORS,
+        url="/api/v1/feedback/{fb_unrouted}/route",
+        body=lambda i: {},
+    ),
+    Case(
+        "POST",
+        "/api/v1/feedback/{objection_id}/screen-out",
+        MODERATORS,
+        url="/api/v1/feedback/{fb_unrouted}/screen-out",
+        body=REASON,
+    ),
+    Case(
+        "POST",
+        "/api/v1/feedback/{objection_id}/reply",
+        REPLIER,
+        url="/api/v1/feedback/{fb_ticket}/reply",
+        body=REPLY,
+    ),
+    Case(
+        "POST",
+        "/api/v1/feedback/{objection_id}/corrected",
+        REPLIER,
+        url="/api/v1/feedback/{fb_ticket}/corrected",
+        body=lambda i: {"version": 1},
+    ),
+    Case(
+        "GET",
+        "/api/v1/feedback/datasets/{dataset_id}/comments",
+        ANYONE,
+        url="/api/v1/feedback/datasets/{open}/comments",
+    ),
+    Case(
+        "POST",
+        "/api/v1/feedback/datasets/{dataset_id}/comments",
+        SIGNED,
+        url="/api/v1/feedback/datasets/{open}/comments",
+        body=lambda i: {"text": "矩阵测试留言"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/feedback/comments/{comment_id}/moderate",
+        MODERATORS,
+        url="/api/v1/feedback/comments/{fb_comment}/moderate",
+        body=APPROVE,
+    ),
+    Case(
+        "POST",
+        "/api/v1/feedback/datasets/{dataset_id}/appeals",
+        SIGNED,
+        url="/api/v1/feedback/datasets/{open}/appeals",
+        body=lambda i: {"text": "矩阵测试：该数据侵犯我的权益"},
+    ),
+    Case(
+        "GET",
+        "/api/v1/feedback/appeals/{appeal_id}",
+        APPEAL_PARTIES,
+        url="/api/v1/feedback/appeals/{fb_appeal}",
+    ),
+    Case(
+        "POST",
+        "/api/v1/feedback/appeals/{appeal_id}/statement",
+        APPEAL_STATEMENT,
+        url="/api/v1/feedback/appeals/{fb_appeal}/statement",
+        body=lambda i: {"statement": "矩阵测试意见"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/feedback/appeals/{appeal_id}/decide",
+        MODERATORS,
+        url="/api/v1/feedback/appeals/{fb_appeal}/decide",
+        body=lambda i: {"decision": "dismissed", "reason": "矩阵测试理由"},
+    ),
+    Case("GET", "/api/v1/feedback/queues", MODERATORS),
+    Case("GET", "/api/v1/feedback/response-times", MODERATORS),
+    Case("GET", "/api/v1/demands", ANYONE),
+    Case("POST", "/api/v1/demands", SIGNED, body=DEMAND),
+    Case("GET", "/api/v1/demands/{demand_id}", ANYONE, url="/api/v1/demands/{fb_demand}"),
+    Case(
+        "GET",
+        "/api/v1/demands/{demand_id}",
+        PENDING,
+        url="/api/v1/demands/{fb_pending_demand}",
+        note="pending",
+    ),
+    Case(
+        "POST", "/api/v1/demands/{demand_id}/vote", SIGNED, url="/api/v1/demands/{fb_demand}/vote"
+    ),
+    Case(
+        "POST",
+        "/api/v1/demands/{demand_id}/route",
+        MODERATORS,
+        url="/api/v1/demands/{fb_pending_demand}/route",
+        body=lambda i: {"agency_id": i["provider"]},
+    ),
+    Case(
+        "POST",
+        "/api/v1/demands/{demand_id}/reject",
+        MODERATORS,
+        url="/api/v1/demands/{fb_pending_demand}/reject",
+        body=REASON,
+    ),
+    Case(
+        "POST",
+        "/api/v1/demands/{demand_id}/reply",
+        REPLIER,
+        url="/api/v1/demands/{fb_demand}/reply",
+        body=lambda i: {"decision": "decline", "reply": "矩阵测试答复"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/demands/{demand_id}/link",
+        REPLIER,
+        url="/api/v1/demands/{fb_demand}/link",
+        body=lambda i: {"dataset_id": i["open"]},
+        accept=(409,),  # the world's demand is routed, not yet accepted
+    ),
+    Case("GET", "/api/v1/reuses", ANYONE),
+    Case("POST", "/api/v1/reuses", SIGNED, body=REUSE_API),
+    Case("GET", "/api/v1/reuses/{reuse_id}", PENDING, url="/api/v1/reuses/{fb_reuse}"),
+    Case(
+        "POST",
+        "/api/v1/reuses/{reuse_id}/moderate",
+        MODERATORS,
+        url="/api/v1/reuses/{fb_reuse}/moderate",
+        body=APPROVE,
+    ),
+    # Pages.
+    Case("GET", "/dataset/{slug}/feedback", ANYONE, url="/dataset/{open}/feedback"),
+    Case("POST", "/dataset/{slug}/feedback", SIGNED, url="/dataset/{open}/feedback", body=FEEDBACK),
+    Case(
+        "POST",
+        "/dataset/{slug}/feedback/comments",
+        SIGNED,
+        url="/dataset/{open}/feedback/comments",
+        body=lambda i: {"text": "矩阵测试留言"},
+    ),
+    Case("GET", "/dataset/{slug}/feedback/appeal", SIGNED, url="/dataset/{open}/feedback/appeal"),
+    Case(
+        "POST",
+        "/dataset/{slug}/feedback/appeal",
+        SIGNED,
+        url="/dataset/{open}/feedback/appeal",
+        body=lambda i: {"text": "矩阵测试：该数据侵犯我的权益"},
+    ),
+    Case(
+        "GET",
+        "/dataset/{slug}/feedback/{objection_id}",
+        ANYONE,
+        url="/dataset/{open}/feedback/{fb_ticket}",
+    ),
+    Case("GET", "/appeals/{appeal_id}", APPEAL_PARTIES, url="/appeals/{fb_appeal}"),
+    Case(
+        "POST",
+        "/appeals/{appeal_id}/statement",
+        APPEAL_STATEMENT,
+        url="/appeals/{fb_appeal}/statement",
+        body=lambda i: {"statement": "矩阵测试意见"},
+    ),
+    Case(
+        "POST",
+        "/appeals/{appeal_id}/decide",
+        MODERATORS,
+        url="/appeals/{fb_appeal}/decide",
+        body=lambda i: {"decision": "dismissed", "reason": "矩阵测试理由"},
+    ),
+    Case("GET", "/demands", ANYONE),
+    Case("GET", "/demands/new", SIGNED),
+    Case("POST", "/demands", SIGNED, body=DEMAND),
+    Case("GET", "/demands/{demand_id}", ANYONE, url="/demands/{fb_demand}"),
+    Case("POST", "/demands/{demand_id}/vote", SIGNED, url="/demands/{fb_demand}/vote"),
+    Case(
+        "POST",
+        "/demands/{demand_id}/route",
+        MODERATORS,
+        url="/demands/{fb_pending_demand}/route",
+        body=lambda i: {"agency_id": str(i["provider"])},
+    ),
+    Case(
+        "POST",
+        "/demands/{demand_id}/reject",
+        MODERATORS,
+        url="/demands/{fb_pending_demand}/reject",
+        body=REASON,
+    ),
+    Case(
+        "POST",
+        "/demands/{demand_id}/reply",
+        REPLIER,
+        url="/demands/{fb_demand}/reply",
+        body=lambda i: {"decision": "accept", "reply": "矩阵测试答复"},
+    ),
+    Case("GET", "/reuses", ANYONE),
+    Case("GET", "/reuses/new", SIGNED),
+    Case(
+        "POST",
+        "/reuses",
+        SIGNED,
+        body=lambda i: {**REUSE_API(i), "dataset_ids": None, "datasets": str(i["open"])},
+    ),
+    Case("GET", "/reuses/{reuse_id}", PENDING, url="/reuses/{fb_reuse}"),
+    Case("GET", "/moderation", MODERATORS),
+    Case(
+        "POST",
+        "/moderation/comments/{comment_id}",
+        MODERATORS,
+        url="/moderation/comments/{fb_comment}",
+        body=APPROVE,
+    ),
+    Case(
+        "POST",
+        "/moderation/reuses/{reuse_id}",
+        MODERATORS,
+        url="/moderation/reuses/{fb_reuse}",
+        body=APPROVE,
+    ),
+    Case(
+        "POST",
+        "/moderation/objections/{objection_id}",
+        MODERATORS,
+        url="/moderation/objections/{fb_unrouted}",
+        body=lambda i: {"decision": "route", "agency_id": ""},
+    ),
+    Case("GET", "/moderation/replies", SIGNED),
+    Case(
+        "POST",
+        "/moderation/objections/{objection_id}/reply",
+        REPLIER,
+        url="/moderation/objections/{fb_ticket}/reply",
+        body=REPLY,
+    ),
+    Case(
+        "POST",
+        "/moderation/objections/{objection_id}/corrected",
+        REPLIER,
+        url="/moderation/objections/{fb_ticket}/corrected",
+        body=lambda i: {"version": "1", "correction_id": ""},
+    ),
+    Case("GET", "/moderation/response-times", MODERATORS),
 )

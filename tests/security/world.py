@@ -234,6 +234,14 @@ class World:
     import_template: bytes = b""  # the catalog import workbook, empty
     secret_rows: list[dict[str, str]] = field(default_factory=list)
     grantee_export: bytes = b""  # a CSV the grantee exported: what a leaked copy looks like
+    # Public feedback on the open entry (gongshu.feedback), filed by the public user.
+    fb_ticket: int = 0  # an error report routed to the provider (public)
+    fb_unrouted: int = 0  # an objection awaiting the bureau's routing
+    fb_comment: int = 0  # a comment awaiting moderation
+    fb_demand: int = 0  # a data demand routed to the provider (public)
+    fb_pending_demand: int = 0  # a data demand awaiting screening
+    fb_reuse: int = 0  # a reuse awaiting moderation
+    fb_appeal: int = 0  # an open rights appeal
 
     def caller(self, role: str) -> Caller:
         return self.callers[role]
@@ -615,6 +623,7 @@ def build(session: Session, client: TestClient) -> World:
 
     message = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
     w.outbox = message.id if message is not None else 0
+    _feedback(session, w, actors, open_entry.id)
     # An entry of the provider's own traffic: its officer, the bureau and auditors see it.
     w.audit_seq = int(
         session.scalars(
@@ -635,6 +644,59 @@ def build(session: Session, client: TestClient) -> World:
     keys = api.get("officer", "/api/v1/seal/keys")
     w.seal_key = str(keys[0]["key_id"]) if keys else "none"
     return w
+
+
+def _feedback(session: Session, w: World, actors: dict[str, Actor], entry_id: int) -> None:
+    """One of each public feedback object, in the states the matrix calls them in."""
+    from gongshu.feedback import demands, tickets
+    from gongshu.feedback.schemas import (
+        AppealIn,
+        CommentIn,
+        DemandIn,
+        FeedbackIn,
+        ReuseIn,
+        RouteIn,
+    )
+
+    public, bureau = actors["public"], actors["bureau"]
+    routed = tickets.file_feedback(
+        session, public, entry_id, FeedbackIn(kind="error", text="安全测试：数据有误")
+    )
+    tickets.route_feedback(session, bureau, routed.id, RouteIn())
+    w.fb_ticket = routed.id
+    w.fb_unrouted = tickets.file_feedback(
+        session, public, entry_id, FeedbackIn(kind="objection", text="安全测试：异议内容")
+    ).id
+    w.fb_comment = tickets.post_comment(
+        session, public, entry_id, CommentIn(text="安全测试留言")
+    ).id
+    demand = demands.file_demand(
+        session,
+        public,
+        DemandIn(
+            title="安全测试需求", description="安全测试需求内容", suggested_agency_id=w.provider
+        ),
+    )
+    demands.route_demand(session, bureau, demand.id, RouteIn())
+    w.fb_demand = demand.id
+    w.fb_pending_demand = demands.file_demand(
+        session, public, DemandIn(title="安全测试待审需求", description="安全测试需求内容")
+    ).id
+    w.fb_reuse = demands.submit_reuse(
+        session,
+        public,
+        ReuseIn(
+            title="安全测试成果",
+            kind="app",
+            url="https://example.org/sec",
+            description="安全测试成果简介",
+            submitter="安全测试",
+            dataset_ids=[entry_id],
+        ),
+    ).id
+    w.fb_appeal = tickets.file_appeal(
+        session, public, entry_id, AppealIn(text="安全测试：该数据侵犯我的隐私权")
+    ).id
 
 
 class _Api:
