@@ -45,7 +45,7 @@ from gongshu.search.models import FACET_COLUMNS, SearchDoc, SearchFacet
 from gongshu.search.tokens import Overrides, document_tokens, title_sort_key
 from gongshu.settings import Settings
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+N = int(sys.argv[1]) if __name__ == "__main__" and len(sys.argv) > 1 else 100_000
 REPEAT = 10
 PG_URL = os.environ.get(
     "GONGSHU_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/gongshu_bench"
@@ -109,9 +109,15 @@ def agencies() -> tuple[list[dict[str, Any]], dict[str, list[tuple[int, int]]]]:
 
 
 def entries(
-    by_key: dict[str, list[tuple[int, int]]], names: dict[int, str], overrides: Overrides
+    by_key: dict[str, list[tuple[int, int]]],
+    names: dict[int, str],
+    overrides: Overrides,
+    public: bool = False,
 ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], dict[str, int]]]:
-    """(dataset row, field rows, token → weight) for N entries, the same on every run."""
+    """(dataset row, field rows, token → weight) for N entries, the same on every run.
+
+    ``public``: every entry published and open (general_1 unconditional or conditional,
+    general_2 conditional), as the open-data portal's search sees them."""
     rng = random.Random(20260101)
     district_names = {i: d.name for i, d in enumerate(DISTRICTS, start=2)}
     field_id = 0
@@ -124,7 +130,7 @@ def entries(
         if rng.random() < 0.3:
             title += f"（{rng.randint(2019, 2025)}年）"
         code = f"{1 + i % 3}{i % 100:02d}001/{i:06d}"
-        state = STATES[i % len(STATES)]
+        state = DatasetState.PUBLISHED if public else STATES[i % len(STATES)]
         updated = NOW - dt.timedelta(minutes=i * 7 % 500_000)
         row = {
             "id": i,
@@ -143,9 +149,13 @@ def entries(
             "share_type": spec.share.value,
             "share_conditions": "",
             "share_method": "",
-            "open_type": spec.open.value,
+            "open_type": spec.open.value
+            if not public
+            else ("unconditional" if i % 2 else "conditional"),
             "open_conditions": "",
-            "level": spec.level.value,
+            "level": spec.level.value
+            if not public
+            else ("general_2" if i % 4 == 0 else "general_1"),
             "update_cycle": spec.update_cycle.value,
             "legal_basis": spec.legal_basis,
             "source_system": "",
@@ -227,6 +237,7 @@ def build(
     agency_rows: list[dict[str, Any]],
     by_key: dict[str, list[tuple[int, int]]],
     overrides: Overrides,
+    public: bool = False,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[Any], Tokens]:
     """Every row to load: datasets, fields, facet keys, search docs and tokens."""
     names = {a["id"]: a["name"] for a in agency_rows}
@@ -235,7 +246,7 @@ def build(
     docs: list[dict[str, Any]] = []
     facet_keys: dict[tuple[Any, ...], int] = {}
     tokens = Tokens()
-    for row, field_rows, weights in entries(by_key, names, overrides):
+    for row, field_rows, weights in entries(by_key, names, overrides, public):
         values = tuple(row[c] for c in FACET_COLUMNS)
         facet_id = facet_keys.setdefault(values, len(facet_keys) + 1)
         doc = row.pop("_doc")
@@ -251,13 +262,13 @@ def build(
     return datasets, fields, facets, docs, tokens
 
 
-def load(engine: Engine, postgres: bool) -> dict[str, float]:
+def load(engine: Engine, postgres: bool, public: bool = False) -> dict[str, float]:
     """Fill a migrated, empty database; returns seconds per phase and the token count."""
     started = time.perf_counter()
     agency_rows, by_key = agencies()
     with Session(engine) as session:
         overrides = load_overrides(session)
-    datasets, fields, facets, docs, tokens = build(agency_rows, by_key, overrides)
+    datasets, fields, facets, docs, tokens = build(agency_rows, by_key, overrides, public)
     generated = time.perf_counter()
     tables = [
         (Region.__table__, regions()),

@@ -127,9 +127,10 @@ def postgres_database(url: str, *, keep: bool = False) -> Any:
         admin.dispose()
 
 
-def seed(session: Any) -> dict[str, Any]:
+def seed(session: Any, open_type: str = "none") -> dict[str, Any]:
     """The city, the provider (market supervision) and a using agency (tax), their people,
-    the published entry, an unconditional grant to the user agency and its system's key."""
+    the published entry (opened to the public as ``open_type`` says), an unconditional grant
+    to the user agency and its system's key."""
     from gongshu.auth import service as auth_service
     from gongshu.auth.actor import Actor
     from gongshu.auth.models import Role
@@ -193,7 +194,7 @@ def seed(session: Any) -> dict[str, Any]:
             item_code="02",
             domain="市场监管",
             share_type="unconditional",
-            open_type="none",
+            open_type=open_type,
             legal_basis="《中华人民共和国市场主体登记管理条例》",
             level="general_1",
             update_cycle="daily",
@@ -229,7 +230,7 @@ def seed(session: Any) -> dict[str, Any]:
     return {"dataset": dataset, "officer": officer, "grant": grant, "key": secret}
 
 
-def build(env: dict[str, str], workdir: Path, rows: int) -> dict[str, Any]:
+def build(env: dict[str, str], workdir: Path, rows: int, open_type: str = "none") -> dict[str, Any]:
     """Migrate, seed, write both copies of the rows; returns what the run needs."""
     os.environ.update({k: v for k, v in env.items() if k.startswith("GONGSHU_")})
     from gongshu import migrate
@@ -244,7 +245,7 @@ def build(env: dict[str, str], workdir: Path, rows: int) -> dict[str, Any]:
     migrate.upgrade(settings)
     engine = make_engine(settings)
     session = make_session_factory(engine)()
-    seeded = seed(session)
+    seeded = seed(session, open_type)
     dataset = seeded["dataset"]
     log(f"   catalog entry {dataset.code}, grant to 临沂市税务局, API key issued")
     storage = get_storage(settings)
