@@ -50,6 +50,7 @@ from gongshu.gate.verify import keyed_hash
 from gongshu.governance.consistency import GOVERNANCE, value_text
 from gongshu.governance.models import (
     OPEN_OBJECTION_STATUSES,
+    PUBLIC_OBJECTION_KINDS,
     Objection,
     ObjectionKind,
     ObjectionStatus,
@@ -196,7 +197,12 @@ def get_correction(session: Session, actor: Actor | None, objection_id: int) -> 
         if catalog_queries.valid_id(objection_id)
         else None
     )
-    if objection is None or not _may_see(actor, objection):
+    # The public's tickets (gongshu.feedback) have their own flow: routing, public reply.
+    if (
+        objection is None
+        or objection.kind in PUBLIC_OBJECTION_KINDS
+        or not _may_see(actor, objection)
+    ):
         raise NotFound(M_NOT_FOUND)
     return objection
 
@@ -244,7 +250,7 @@ def list_corrections(
                 Deadline.closed_at.is_(None),
             ),
         )
-        .where(_visible(actor))
+        .where(_visible(actor), Objection.kind == ObjectionKind.CORRECTION)
         .options(
             selectinload(Objection.dataset).selectinload(Dataset.agency),
             selectinload(Objection.fixed_version),
@@ -273,7 +279,9 @@ def list_corrections(
 
 def has_open_tickets(session: Session, dataset_id: int) -> bool:
     stmt = select(Objection.id).where(
-        Objection.dataset_id == dataset_id, Objection.status.in_(OPEN_OBJECTION_STATUSES)
+        Objection.dataset_id == dataset_id,
+        Objection.kind == ObjectionKind.CORRECTION,
+        Objection.status.in_(OPEN_OBJECTION_STATUSES),
     )
     return session.scalars(stmt.limit(1)).first() is not None
 

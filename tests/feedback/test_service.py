@@ -320,3 +320,69 @@ def test_response_times_per_agency(db, town):
     assert row.median_working_days == (3 + late_days) / 2
     overdue = queries.overdue_replies(db, today=today)
     assert [o.deadline.object_id for o in overdue] == [open_late.id]
+
+
+def test_the_provider_is_reminded_of_a_reply_coming_due(db, town):
+    from gongshu.feedback import reminders  # registers the reply deadlines' audiences
+    from gongshu.notices.reminders import send_deadline_reminders
+
+    assert reminders.STEP_OBJECTION
+    objection = _file(db, town)
+    tickets.route_feedback(db, town.bureau.actor, objection.id, RouteIn(), today=MONDAY)
+    deadline = db.scalars(
+        select(Deadline).where(
+            Deadline.kind == "feedback.objection", Deadline.object_id == objection.id
+        )
+    ).one()
+    counts = send_deadline_reminders(db, today=deadline.due_on)
+    assert counts["due_soon"] >= 1
+    notices = db.scalars(
+        select(Notice).where(Notice.user_id == town.officer.user.id, Notice.kind.like("deadline.%"))
+    ).all()
+    assert [n.link for n in notices] == ["/moderation/replies"]
+
+
+def test_cli(cli_settings) -> None:
+    from typer.testing import CliRunner
+
+    from gongshu.cli import app as cli_app
+
+    runner = CliRunner()
+    for args in (["queues"], ["overdue", "--today", "2026-03-02"], ["response-times"], ["remind"]):
+        result = runner.invoke(cli_app, ["feedback", *args])
+        assert result.exit_code == 0, result.output
+    queues = runner.invoke(cli_app, ["feedback", "queues"])
+    assert "objections\t0" in queues.output and "appeals\t0" in queues.output
+
+
+def test_a_report_follows_the_correction_ticket_it_is_linked_to(db, town):
+    from gongshu.governance import corrections
+    from gongshu.governance.schemas import CorrectionCreate
+
+    report = _file(db, town)
+    tickets.route_feedback(db, town.bureau.actor, report.id, RouteIn())
+    correction = corrections.create_correction(
+        db,
+        town.officer.actor,
+        CorrectionCreate(
+            dataset_id=town.air.id,
+            key_value="监测站1",
+            field_name="aqi",
+            proposed_value="48",
+            reason="公众反映该值有误，经核实应为 48",
+        ),
+    )
+    # The provider's correction queue keeps to correction tickets.
+    listed = corrections.list_corrections(db, town.officer.actor)
+    assert [i.objection.id for i in listed] == [correction.id]
+    with pytest.raises(NotFound):
+        corrections.get_correction(db, town.officer.actor, report.id)
+    tickets.mark_corrected(
+        db, town.officer.actor, report.id, FeedbackCorrectedIn(correction_id=correction.id)
+    )
+    [ticket] = queries.public_feedback_for_dataset(db, town.air.id)
+    assert ticket.public_status == "replied" and ticket.objection.correction_id == correction.id
+    correction.status = ObjectionStatus.FIXED  # as the next publish that changes the value does
+    db.flush()
+    [ticket] = queries.public_feedback_for_dataset(db, town.air.id)
+    assert ticket.public_status == "corrected"
