@@ -17,6 +17,7 @@ from gongshu.db import make_engine, make_session_factory
 from gongshu.errors import GongshuError, NotAuthenticated, ValidationFailed
 from gongshu.i18n import current_language, pick_language
 from gongshu.ingest.service import recover as recover_ingestions
+from gongshu.portalstats.collector import install_flusher
 from gongshu.settings import Settings, get_settings
 from gongshu.store.versions import sweep_on_start
 from gongshu.validation import errors_from_pydantic
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.on_startup.append(lambda: recover_ingestions(settings, app.state.session_factory))
     if settings.embedded_worker:
         _embed_worker(app, settings)
+    install_flusher(app, settings)  # portal statistics: counts reach the database
 
     @app.middleware("http")
     async def request_context(
@@ -163,6 +165,8 @@ def _include_routers(app: FastAPI) -> None:
     from gongshu.portal import downloads as portal_downloads
     from gongshu.portal import interop as portal_interop
     from gongshu.portal import pages as portal_pages
+    from gongshu.portalstats import api as portalstats_api
+    from gongshu.portalstats import pages as portalstats_pages
     from gongshu.profiles import api as profiles_api
     from gongshu.profiles import pages as profiles_pages
     from gongshu.quality import api as quality_api
@@ -194,6 +198,7 @@ def _include_routers(app: FastAPI) -> None:
     api_modules.append(gate_api)  # /masking/rules
     api_modules.extend([seal_api, verification_api, profiles_api])
     api_modules.append(dataapi_api)
+    api_modules.append(portalstats_api)  # /portal/stats, /portal/open-list
     api_modules.append(opening_api)
     api_modules.append(feedback_api)  # /feedback/…, /demands, /reuses
     page_modules = [
@@ -223,6 +228,7 @@ def _include_routers(app: FastAPI) -> None:
         verification_pages,
         profiles_pages,
         dataapi_pages,
+        portalstats_pages,  # /stats, /open-list, /feeds/…, /subscriptions
         opening_pages,  # /register, /dataset/{slug}/apply, /applications
         feedback_pages,  # /dataset/{slug}/feedback…, /demands, /reuses, /appeals, /moderation
         portal_downloads,  # /dataset/{slug}/download.* before /dataset/{slug}

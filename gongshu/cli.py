@@ -18,6 +18,7 @@ from gongshu.jobs.cli import app as jobs_app
 from gongshu.notices.cli import app as notices_app
 from gongshu.opening.cli import app as opening_app
 from gongshu.orgs.cli import app as agency_app
+from gongshu.portalstats.cli import app as portal_app
 from gongshu.quality.cli import app as quality_app
 from gongshu.seal.cli import app as seal_app
 from gongshu.search.cli import app as search_app
@@ -48,6 +49,7 @@ app.add_typer(pull_app, name="pull")
 app.add_typer(quality_app, name="quality")
 app.add_typer(governance_app, name="governance")
 app.add_typer(share_app, name="share")
+app.add_typer(portal_app, name="portal")
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(opening_app, name="opening")
 app.add_typer(masking_app, name="masking")

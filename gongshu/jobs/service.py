@@ -40,6 +40,7 @@ JOB_MODULES = (
     "gongshu.governance.consistency",
     "gongshu.governance.corrections",
     "gongshu.share.jobs",
+    "gongshu.portalstats.jobs",
     "gongshu.opening.jobs",
     "gongshu.feedback.reminders",
     "gongshu.audit.jobs",

@@ -23,12 +23,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fastapi import FastAPI
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from gongshu.db import unit_of_work
 from gongshu.portalstats.models import PortalStatDaily, StatKind
+from gongshu.settings import Settings
 from gongshu.workdays.calendar import local_today
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ __all__ = [
     "KINDS",
     "drain",
     "flush",
+    "install_flusher",
     "pending",
     "record",
     "restore",
@@ -165,3 +168,24 @@ def start_flusher(
         flush_once()
 
     return halt
+
+
+def install_flusher(app: FastAPI, settings: Settings) -> None:
+    """Run the flusher thread with the web app — in production, and wherever the embedded
+    worker runs (``gongshu serve``) — and flush once more at shutdown. Elsewhere (tests, a
+    bare ``create_app``) counts are flushed by ``portalstats.tick`` or an explicit
+    :func:`flush`."""
+    if not (settings.embedded_worker or settings.env == "production"):
+        return
+
+    def start() -> None:
+        app.state.stop_stats_flusher = start_flusher(app.state.session_factory)
+
+    def stop() -> None:
+        halt = getattr(app.state, "stop_stats_flusher", None)
+        if halt is not None:
+            halt()
+
+    app.router.on_startup.append(start)
+    # Before the engine is disposed, so the last flush has a pool to use.
+    app.router.on_shutdown.insert(0, stop)
