@@ -152,3 +152,18 @@ def test_hidden_entries_are_not_found(client: TestClient, open_city: OpenCity) -
 def test_developers_page(client: TestClient, open_city: OpenCity) -> None:
     html = page(client, "/developers")
     assert "/api/3/action/package_search" in html and "datapackage.json" in html
+
+
+def test_signed_in_readers_read_as_themselves(client: TestClient, open_city: OpenCity) -> None:
+    """The provider of the conditional entry reads its rows on the portal page (the gate's
+    provider step); staff keep their 工作台 on ``/``."""
+    permits = open_city.permits
+    assert permits is not None
+    provider = {"X-API-Key": open_city.other_key}  # the ecology bureau's officer
+    html = client.get(f"/dataset/{dataset_slug(permits.code)}", headers=provider).text
+    assert "91371300PW0001" in html and "preview-table" in html
+    assert "申请使用" not in html
+    download = client.get(f"/dataset/{dataset_slug(permits.code)}/download.csv", headers=provider)
+    assert download.status_code == 200 and b"91371300PW0001" in download.content
+    home = client.get("/", headers=provider).text
+    assert "portal-hero" not in home
