@@ -20,6 +20,7 @@ from gongshu.auth.actor import Actor
 from gongshu.db import unit_of_work, utcnow
 from gongshu.jobs.models import Job, JobStatus
 from gongshu.jobs.service import enqueue, handler
+from gongshu.opening import service  # registers the decision deadline's reminder audience
 from gongshu.workdays.calendar import local_today
 
 SWEEP_JOB = "opening.sweep"
@@ -60,8 +61,6 @@ def ensure_sweep_job(session: Session, run_after: dt.datetime | None = None) -> 
 
 def sweep(session: Session, now: dt.datetime | None = None) -> dict[str, int]:
     """Everything the sweep does, in order; each step commits on its own."""
-    from gongshu.opening import service
-
     now = now or utcnow()
     return {
         "expired": service.expire_due(session, SWEEP_ACTOR, now),

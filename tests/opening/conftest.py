@@ -22,7 +22,7 @@ from gongshu.identifiers import make_credit_code
 from gongshu.opening import accounts, service
 from gongshu.opening.models import OpenApplication
 from gongshu.opening.schemas import AgreementAccept, ApplicationIn, RegistrationIn
-from gongshu.store.storage import get_storage
+from gongshu.store.storage import Storage, get_storage
 from tests.portal.city import PASSWORD, OpenCity, build, entry, write_rows
 
 TODAY = dt.date(2026, 9, 28)  # a Monday
@@ -71,7 +71,12 @@ def register(session: Session, **data: Any) -> Actor:
 
 @pytest.fixture
 def opening(db: Session) -> Opening:
-    storage = get_storage()
+    return build_opening(db, get_storage())
+
+
+def build_opening(db: Session, storage: Storage) -> Opening:
+    """The open city, the conditional entry with rows and two public users (works on the
+    rolled-back test session and on a committed scratch database alike)."""
     city = build(db, storage)
     provider = _actor(db, "open_eco_officer")
     bureau = _actor(db, "open_bureau")
