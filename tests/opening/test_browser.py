@@ -26,6 +26,7 @@ from gongshu.db import make_engine
 from gongshu.portal.naming import dataset_slug
 from gongshu.settings import Settings
 from gongshu.store.storage import get_storage
+from tests.accessibility import assert_accessible, assert_keyboard_reachable
 from tests.browser import sign_in
 from tests.portal.city import write_rows
 
@@ -91,6 +92,8 @@ def test_register_apply_approve_and_read(page: Any, live_env: dict[str, str]) ->
     slug = dataset_slug(code)
 
     page.goto("/register")
+    assert_keyboard_reachable(page)
+    assert_accessible(page)
     page.check("#f-kind-individual")
     page.fill("#f-username", "browser_citizen")
     page.fill("#f-real_name", "周开放")
@@ -102,6 +105,7 @@ def test_register_apply_approve_and_read(page: Any, live_env: dict[str, str]) ->
 
     page.goto(f"/dataset/{slug}/apply")
     assert ENTRY in page.inner_text("h1")
+    assert_accessible(page)
     page.fill("#f-scenario", "医疗资源分布研究")
     page.fill("#f-purpose", "统计各机构执业医师数量")
     for name in (*APPROVED, "institution_name"):
@@ -114,11 +118,16 @@ def test_register_apply_approve_and_read(page: Any, live_env: dict[str, str]) ->
     agreement = page.inner_text(".opening-agreement")
     assert "周开放" in agreement and ENTRY in agreement and "违约责任" in agreement
     sha = page.inner_text(".opening-sha")
+    assert_accessible(page)
     page.check("#f-agree")
     post(page, "form.opening-accept-form", r".*\?msg=accepted$")
     assert "待答复" in page.inner_text(".opening-state")
     assert "剩余" in page.inner_text(".opening-deadline")
     assert sha == page.inner_text(".opening-sha")
+    page.goto("/applications")
+    assert_accessible(page)
+    page.goto("/account")
+    assert_accessible(page)
     sign_out(page)
 
     sign_in(page, OFFICER)
@@ -127,6 +136,7 @@ def test_register_apply_approve_and_read(page: Any, live_env: dict[str, str]) ->
     page.click(f"table.opening-applications a:has-text('{ENTRY}')")
     page.wait_for_url(re.compile(r".*/applications/\d+$"))
     assert page.url == url
+    assert_accessible(page)
     page.check("#f-outcome-approve")
     for name in APPROVED:
         page.check(f"form.opening-decide-form input[name=fields][value={name}]")

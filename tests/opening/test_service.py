@@ -18,6 +18,7 @@ from gongshu.errors import Conflict, NotFound, PermissionDenied, ValidationFaile
 from gongshu.gate import service as gate
 from gongshu.identifiers import make_credit_code
 from gongshu.notices.models import Notice
+from gongshu.notices.reminders import send_deadline_reminders
 from gongshu.opening import agreement, service
 from gongshu.opening.jobs import sweep
 from gongshu.opening.models import ApplicationStatus, ReportStatus
@@ -219,6 +220,21 @@ def test_revocation_and_expiry_end_reading(db: Session, opening: Opening) -> Non
 def test_usage_reports_fall_due_and_go_overdue(db: Session, opening: Opening) -> None:
     o = opening
     application = submitted(db, o)
+    # An undecided application past its deadline is flagged to the provider's officers.
+    due = db.scalars(
+        select(Deadline.due_on).where(
+            Deadline.object_type == OBJECT_TYPE,
+            Deadline.object_id == application.id,
+            Deadline.kind == DECISION_KIND,
+        )
+    ).one()
+    send_deadline_reminders(db, due + dt.timedelta(days=1))
+    overdue = db.scalars(
+        select(Notice).where(
+            Notice.user_id == o.provider.user_id, Notice.kind == "deadline.overdue"
+        )
+    ).one()
+    assert overdue.link == f"/applications/{application.id}"
     service.decide(db, o.provider, application.id, DecisionIn(outcome="approve"), today=TODAY)
     first = application.reports[0]
     assert first.due_on == dt.date(2027, 3, 28) and first.status is ReportStatus.DUE
