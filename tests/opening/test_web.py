@@ -71,6 +71,7 @@ def test_register_and_account_pages(client: TestClient, db: Session, opening: Op
     assert mine.status_code == 200
     assert "公众账户" in mine.text and 'href="/dataset"' in mine.text
     assert 'href="/register"' not in mine.text
+    assert "公共数据开放网" in client.get("/account/totp").text  # the portal's frame too
     made = client.post(
         "/account/api-keys", data={"name": "监测脚本", "csrf_token": csrf_from(mine.text)}
     )
