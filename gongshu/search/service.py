@@ -523,7 +523,12 @@ def _levels(
 
 
 def search_datasets(
-    session: Session, actor: Actor | None, query: SearchQuery, *, public: bool = False
+    session: Session,
+    actor: Actor | None,
+    query: SearchQuery,
+    *,
+    public: bool = False,
+    window: tuple[int, int] | None = None,
 ) -> SearchResult:
     """The catalog entries the actor may read that match ``query``: one page and facets.
 
@@ -534,6 +539,9 @@ def search_datasets(
     ``public=True`` searches the public entries (``gongshu.portal.openness.public_clause``)
     instead, for anyone, signed in or not (the portal and the CKAN API): the same rule for
     every reader, whatever their own rights.
+
+    ``window=(offset, limit)`` reads that slice of the results instead of ``query.page``
+    (CKAN's ``start``/``rows``); ``offset + limit`` must stay within ``MAX_WINDOW``.
     """
     visibility = public_clause() if public else queries.visible_clause(require_login(actor))
     parsed = parse_query(query.q)
@@ -579,7 +587,9 @@ def search_datasets(
 
     # 2. The page, level by level of equal score (one level unless sorted by relevance).
     levels = sorted(counts.levels.items(), key=lambda kv: -(kv[0] or 0))
-    start = (page - 1) * per_page
+    start, size = (page - 1) * per_page, per_page
+    if window is not None:
+        start, size = window
     ids: list[int] = []
     if total and start < total:
         allowed = select(_FACET.c.id).where(*facet_where)
@@ -587,7 +597,7 @@ def search_datasets(
         if small is None:
             entries = int(conn.execute(select(func.max(_DOC.c.dataset_id))).scalar() or 0)
         order = _order("code" if sort == "relevance" else sort)
-        for score, n, offset, limit in _levels(levels, start, start + per_page):
+        for score, n, offset, limit in _levels(levels, start, start + size):
             # A dense level is read in the order's index, checking each entry as it comes
             # (the facet check kept off its index, "+ 0", so the order's index is used);
             # a sparse one is gathered through its own index and sorted.

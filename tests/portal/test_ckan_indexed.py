@@ -1,0 +1,62 @@
+"""CKAN ``package_search`` answers through the indexed search when it can, with exactly the
+results of the general in-memory path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from gongshu.portal import ckan_search
+from tests.portal.city import EXTRA_ROUTES, OpenCity
+
+QUERIES: list[dict[str, Any]] = [
+    {"q": "*:*", "rows": 7, "start": 3, "sort": "name asc"},
+    {"q": "公交", "rows": 5, "sort": "title_string asc", "facet.field": '["groups"]'},
+    {"q": "kongqi", "sort": "score desc"},
+    {"q": "企业 信息", "sort": "score desc", "rows": 20},
+    {
+        "fq": "open_type:unconditional",
+        "sort": "name asc",
+        "rows": 100,
+        "facet.field": '["organization", "update_cycle", "open_type", "groups"]',
+        "facet.limit": 2,
+    },
+    {"fq": "groups:sheng-tai-huan-jing", "sort": "name asc"},
+    {"fq": "update_cycle:nonsense", "sort": "name asc"},
+]
+
+
+def test_indexed_and_in_memory_agree(
+    client: TestClient, db: Session, open_city: OpenCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    organization = f"organization:{open_city.companies.agency.credit_code.lower()}"  # type: ignore[union-attr]
+    queries = [*QUERIES, {"fq": organization, "sort": "name asc", "rows": 50}]
+    used: list[bool] = []
+    real = ckan_search._indexed
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        answer = real(*args, **kwargs)
+        used.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(ckan_search, "_indexed", spy)
+    indexed = [client.get("/api/3/action/package_search", params=q).json() for q in queries]
+    # All but the unknown update cycle (an invalid enum: the general path) went indexed.
+    assert used == [True] * 6 + [False, True]
+    monkeypatch.setattr(ckan_search, "_indexed", lambda *a, **k: None)
+    general = [client.get("/api/3/action/package_search", params=q).json() for q in queries]
+    for q, a, b in zip(queries, indexed, general, strict=True):
+        assert a["success"] and b["success"], (q, a, b)
+        ra, rb = a["result"], b["result"]
+        assert ra["count"] == rb["count"], q
+        assert [p["name"] for p in ra["results"]] == [p["name"] for p in rb["results"]], q
+        assert ra["facets"] == rb["facets"], q
+        assert ra["search_facets"] == rb["search_facets"], q
+    counts = [r["result"]["count"] for r in indexed]
+    assert counts[:3] == [len(open_city.public), EXTRA_ROUTES, 1]
+    assert counts[5] == 2 and counts[6] == 0 and counts[7] == 1 + EXTRA_ROUTES
+    assert len(indexed[0]["result"]["results"]) == 7
+    assert len(indexed[4]["result"]["facets"]["organization"]) == 2
