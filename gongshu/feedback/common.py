@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gongshu.auth.actor import Actor
 from gongshu.auth.models import Role
-from gongshu.auth.permissions import Perm, can, require_login
+from gongshu.auth.permissions import Perm, can, in_region_scope, require_login
 from gongshu.catalog.models import Dataset
 from gongshu.catalog.queries import is_platform
 from gongshu.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
@@ -40,16 +40,33 @@ def public_entry(session: Session, dataset_id: int) -> Dataset:
     return dataset
 
 
-def may_moderate(actor: Actor | None) -> bool:
-    """The bureau (catalog reviewers) and the platform moderate and route."""
-    return actor is not None and (is_platform(actor) or can(actor, Perm.CATALOG_REVIEW))
+def may_moderate(actor: Actor | None, region_id: int | None = None, *, city: bool = False) -> bool:
+    """The bureau (catalog reviewers) and the platform moderate and route. With
+    ``region_id`` (the entry concerned): a district bureau only for its district's entries;
+    with ``city``: only the city bureau (demands and reuses concern the whole city)."""
+    if actor is None:
+        return False
+    if is_platform(actor):
+        return True
+    if not can(actor, Perm.CATALOG_REVIEW):
+        return False
+    if city:
+        return actor.city_scope
+    return region_id is None or in_region_scope(actor, region_id)
 
 
-def moderator(actor: Actor | None) -> Actor:
+def moderator(actor: Actor | None, *, city: bool = False) -> Actor:
+    """A bureau user (any region; ``city``: the city bureau), else 403."""
     actor = require_login(actor)
-    if not may_moderate(actor):
+    if not may_moderate(actor, city=city):
         raise PermissionDenied(M_NOT_MODERATOR)
     return actor
+
+
+def in_region(actor: Actor, region_id: int | None) -> None:
+    """A moderator acting on an entry of another district is refused."""
+    if not may_moderate(actor, region_id):
+        raise PermissionDenied(M_NOT_MODERATOR)
 
 
 def answers_for(actor: Actor | None, agency_id: int | None) -> bool:

@@ -95,7 +95,7 @@ def may_see_demand(actor: Actor | None, demand: DataDemand) -> bool:
         return False
     return (
         demand.created_by_id == actor.user_id
-        or common.may_moderate(actor)
+        or common.may_moderate(actor, city=True)
         or common.answers_for(actor, demand.agency_id)
     )
 
@@ -165,7 +165,7 @@ def route_demand(
     """The bureau routes a pending demand to an agency (default: the one suggested); the
     reply's deadline starts and the demand becomes public."""
     with unit_of_work(session):
-        actor = common.moderator(actor)
+        actor = common.moderator(actor, city=True)
         demand = get_demand(session, actor, demand_id)
         session.refresh(demand, with_for_update=True)
         if demand.status is not DemandStatus.PENDING:
@@ -213,7 +213,7 @@ def reject_demand(session: Session, actor: Actor | None, demand_id: int, reason:
     """The bureau does not take up a pending demand (duplicate, not a data request …)."""
     reason = common.reason_required(reason)
     with unit_of_work(session):
-        actor = common.moderator(actor)
+        actor = common.moderator(actor, city=True)
         demand = get_demand(session, actor, demand_id)
         session.refresh(demand, with_for_update=True)
         if demand.status is not DemandStatus.PENDING:
@@ -362,7 +362,8 @@ def get_reuse(session: Session, actor: Actor | None, reuse_id: int) -> Reuse:
     if reuse is None:
         raise NotFound(M_REUSE_NOT_FOUND)
     visible = reuse.status is ModerationStatus.APPROVED or (
-        actor is not None and (reuse.created_by_id == actor.user_id or common.may_moderate(actor))
+        actor is not None
+        and (reuse.created_by_id == actor.user_id or common.may_moderate(actor, city=True))
     )
     if not visible:
         raise NotFound(M_REUSE_NOT_FOUND)
@@ -413,7 +414,7 @@ def moderate_reuse(session: Session, actor: Actor | None, reuse_id: int, data: R
     """The bureau approves a reuse (it shows) or rejects it with a reason."""
     reason = common.reason_required(data.reason) if data.decision == "reject" else data.reason
     with unit_of_work(session):
-        actor = common.moderator(actor)
+        actor = common.moderator(actor, city=True)
         reuse = get_reuse(session, actor, reuse_id)
         session.refresh(reuse, with_for_update=True)
         if reuse.status is not ModerationStatus.PENDING:

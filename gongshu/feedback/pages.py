@@ -308,7 +308,7 @@ def appeal_page(
             "deadline": deadlines.get(appeal.id),
             "remaining": left.get(appeal.id),
             "may_state": common.answers_for(actor, appeal.agency_id),
-            "may_decide": common.may_moderate(actor),
+            "may_decide": common.may_moderate(actor, appeal.dataset.region_id),
             "messages": _flash(request, M_FILED),
         },
     )
@@ -409,7 +409,8 @@ def demand_page(
             "v": view,
             "d": demand,
             "signed_in": _signed_in(actor),
-            "may_route": common.may_moderate(actor) and demand.status is DemandStatus.PENDING,
+            "may_route": common.may_moderate(actor, city=True)
+            and demand.status is DemandStatus.PENDING,
             "may_reply": common.answers_for(actor, demand.agency_id)
             and demand.status in (DemandStatus.ROUTED, DemandStatus.ACCEPTED),
             "agencies": agency_choices(session),

@@ -256,14 +256,46 @@ def _appeals(
 
 
 def moderation_queues(session: Session, actor: Actor | None, *, limit: int = 200) -> Queues:
-    """The bureau's queues, oldest first (who waits longest comes first)."""
-    common.moderator(actor)
+    """The bureau's queues, oldest first (who waits longest comes first). A district
+    bureau's hold what concerns its district's entries; demands and reuses are the city
+    bureau's."""
+    actor = common.moderator(actor)
+    city = common.may_moderate(actor, city=True)
+    if city:
+        in_scope: ColumnElement[bool] = true()
+    else:
+        in_scope = Dataset.region_id == actor.region_id
+    ours = select(Dataset.id).where(in_scope)
     objections = session.scalars(
         _ticket_query()
-        .where(Objection.routed_at.is_(None), Objection.status == ObjectionStatus.OPEN)
+        .where(
+            Objection.routed_at.is_(None),
+            Objection.status == ObjectionStatus.OPEN,
+            Objection.dataset_id.in_(ours),
+        )
         .order_by(Objection.id)
         .limit(limit)
     )
+    if not city:
+        return Queues(
+            objections=tickets(session, list(objections)),
+            comments=list(
+                session.scalars(
+                    select(Comment)
+                    .where(Comment.status == ModerationStatus.PENDING, Comment.dataset_id.in_(ours))
+                    .options(selectinload(Comment.dataset))
+                    .order_by(Comment.id)
+                    .limit(limit)
+                )
+            ),
+            appeals=_appeals(
+                session,
+                select(Appeal)
+                .where(Appeal.status == AppealStatus.OPEN, Appeal.dataset_id.in_(ours))
+                .order_by(Appeal.id)
+                .limit(limit),
+            ),
+        )
     return Queues(
         objections=tickets(session, list(objections)),
         demands=list(

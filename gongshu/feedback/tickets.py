@@ -156,7 +156,7 @@ def may_see_feedback(actor: Actor | None, objection: Objection) -> bool:
         return False
     return (
         (objection.created_by_id is not None and objection.created_by_id == actor.user_id)
-        or common.may_moderate(actor)
+        or common.may_moderate(actor, objection.dataset.region_id)
         or common.answers_for(actor, objection.agency_id)
     )
 
@@ -239,6 +239,7 @@ def route_feedback(
     with unit_of_work(session):
         actor = common.moderator(actor)
         objection = get_feedback(session, objection_id)
+        common.in_region(actor, objection.dataset.region_id)
         session.refresh(objection, with_for_update=True)
         if objection.routed_at is not None or objection.status is not ObjectionStatus.OPEN:
             raise _state_error(objection)
@@ -289,6 +290,7 @@ def screen_out_feedback(
     with unit_of_work(session):
         actor = common.moderator(actor)
         objection = get_feedback(session, objection_id)
+        common.in_region(actor, objection.dataset.region_id)
         session.refresh(objection, with_for_update=True)
         if objection.routed_at is not None or objection.status is not ObjectionStatus.OPEN:
             raise _state_error(objection)
@@ -475,6 +477,7 @@ def moderate_comment(
         comment = session.get(Comment, comment_id) if 0 < comment_id < 2**31 else None
         if comment is None:
             raise NotFound(M_COMMENT_NOT_FOUND)
+        common.in_region(actor, comment.dataset.region_id)
         session.refresh(comment, with_for_update=True)
         if comment.status is not ModerationStatus.PENDING:
             raise Conflict(
@@ -518,7 +521,7 @@ def get_appeal(session: Session, actor: Actor | None, appeal_id: int) -> Appeal:
         raise NotFound(M_APPEAL_NOT_FOUND)
     if not (
         appeal.created_by_id == actor.user_id
-        or common.may_moderate(actor)
+        or common.may_moderate(actor, appeal.dataset.region_id)
         or common.answers_for(actor, appeal.agency_id)
     ):
         raise NotFound(M_APPEAL_NOT_FOUND)

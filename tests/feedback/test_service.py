@@ -386,3 +386,21 @@ def test_a_report_follows_the_correction_ticket_it_is_linked_to(db, town):
     db.flush()
     [ticket] = queries.public_feedback_for_dataset(db, town.air.id)
     assert ticket.public_status == "corrected"
+
+
+def test_a_district_bureau_moderates_only_its_district(db, town, make_person, district):
+    from gongshu.auth.models import Role
+
+    district_bureau = make_person(Role.BUREAU_ADMIN, region=district)
+    objection = _file(db, town)
+    demand = demands.file_demand(
+        db, town.alice.actor, DemandIn(title="路灯数据", description="希望开放路灯位置数据")
+    )
+    queues = queries.moderation_queues(db, district_bureau.actor)
+    assert queues.counts() == dict.fromkeys(queues.counts(), 0)  # a city entry, city demands
+    with pytest.raises(PermissionDenied):
+        tickets.route_feedback(db, district_bureau.actor, objection.id, RouteIn())
+    with pytest.raises(PermissionDenied):
+        demands.route_demand(db, district_bureau.actor, demand.id, RouteIn(agency_id=town.other.id))
+    counts = queries.moderation_queues(db, town.bureau.actor).counts()
+    assert counts["objections"] == 1 and counts["demands"] == 1

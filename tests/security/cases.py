@@ -2107,15 +2107,19 @@ add(
 # --- public feedback (gongshu.feedback) --------------------------------------------------------
 # The bureau (catalog.review) screens, routes and moderates; the agency in charge (the
 # provider's officer) replies; signed-in users file; anyone reads what is public.
+# The open entry is the city's: the district bureau moderates only its district's entries, and
+# demands and reuses (city-wide) are the city bureau's; both see their own queues and figures.
 MODERATORS = only(*BUREAUS)
+CITY_MODERATOR = only("bureau")
 REPLIER = only("officer")
-FILER_SIDE = ("public", *BUREAUS, "officer")  # who knows an appeal or an unrouted ticket
+FILER_SIDE = ("public", "bureau", "officer")  # who knows an appeal or an unrouted ticket
 FB_HIDDEN = rule(FILER_SIDE, anonymous=HIDE, others=HIDE)  # not public yet
-PENDING = rule(("public", *BUREAUS), anonymous=HIDE, others=HIDE)  # held for moderation
+PENDING = rule(("public", "bureau"), anonymous=HIDE, others=HIDE)  # held for moderation
 APPEAL_PARTIES = among(FILER_SIDE, *FILER_SIDE)
 APPEAL_STATEMENT = rule(
     ("officer",), hide=[r for r in SIGNED_IN if r not in FILER_SIDE]
 )  # the appellant and the bureau know the appeal but only the provider states
+APPEAL_DECISION = rule(("bureau",), hide=("district_bureau",))  # a district's bureau: 404
 FEEDBACK = lambda i: {"kind": "error", "text": "矩阵测试：数据有误"}  # noqa: E731
 REPLY = lambda i: {"decision": "answer", "reply": "矩阵测试答复"}  # noqa: E731
 APPROVE = lambda i: {"decision": "approve"}  # noqa: E731
@@ -2154,14 +2158,14 @@ add(
     Case(
         "POST",
         "/api/v1/feedback/{objection_id}/route",
-        MODERATORS,
+        CITY_MODERATOR,
         url="/api/v1/feedback/{fb_unrouted}/route",
         body=lambda i: {},
     ),
     Case(
         "POST",
         "/api/v1/feedback/{objection_id}/screen-out",
-        MODERATORS,
+        CITY_MODERATOR,
         url="/api/v1/feedback/{fb_unrouted}/screen-out",
         body=REASON,
     ),
@@ -2195,7 +2199,7 @@ add(
     Case(
         "POST",
         "/api/v1/feedback/comments/{comment_id}/moderate",
-        MODERATORS,
+        CITY_MODERATOR,
         url="/api/v1/feedback/comments/{fb_comment}/moderate",
         body=APPROVE,
     ),
@@ -2222,7 +2226,7 @@ add(
     Case(
         "POST",
         "/api/v1/feedback/appeals/{appeal_id}/decide",
-        MODERATORS,
+        APPEAL_DECISION,
         url="/api/v1/feedback/appeals/{fb_appeal}/decide",
         body=lambda i: {"decision": "dismissed", "reason": "矩阵测试理由"},
     ),
@@ -2244,14 +2248,14 @@ add(
     Case(
         "POST",
         "/api/v1/demands/{demand_id}/route",
-        MODERATORS,
+        CITY_MODERATOR,
         url="/api/v1/demands/{fb_pending_demand}/route",
         body=lambda i: {"agency_id": i["provider"]},
     ),
     Case(
         "POST",
         "/api/v1/demands/{demand_id}/reject",
-        MODERATORS,
+        CITY_MODERATOR,
         url="/api/v1/demands/{fb_pending_demand}/reject",
         body=REASON,
     ),
@@ -2276,7 +2280,7 @@ add(
     Case(
         "POST",
         "/api/v1/reuses/{reuse_id}/moderate",
-        MODERATORS,
+        CITY_MODERATOR,
         url="/api/v1/reuses/{fb_reuse}/moderate",
         body=APPROVE,
     ),
@@ -2315,7 +2319,7 @@ add(
     Case(
         "POST",
         "/appeals/{appeal_id}/decide",
-        MODERATORS,
+        APPEAL_DECISION,
         url="/appeals/{fb_appeal}/decide",
         body=lambda i: {"decision": "dismissed", "reason": "矩阵测试理由"},
     ),
@@ -2327,14 +2331,14 @@ add(
     Case(
         "POST",
         "/demands/{demand_id}/route",
-        MODERATORS,
+        CITY_MODERATOR,
         url="/demands/{fb_pending_demand}/route",
         body=lambda i: {"agency_id": str(i["provider"])},
     ),
     Case(
         "POST",
         "/demands/{demand_id}/reject",
-        MODERATORS,
+        CITY_MODERATOR,
         url="/demands/{fb_pending_demand}/reject",
         body=REASON,
     ),
@@ -2358,21 +2362,21 @@ add(
     Case(
         "POST",
         "/moderation/comments/{comment_id}",
-        MODERATORS,
+        CITY_MODERATOR,
         url="/moderation/comments/{fb_comment}",
         body=APPROVE,
     ),
     Case(
         "POST",
         "/moderation/reuses/{reuse_id}",
-        MODERATORS,
+        CITY_MODERATOR,
         url="/moderation/reuses/{fb_reuse}",
         body=APPROVE,
     ),
     Case(
         "POST",
         "/moderation/objections/{objection_id}",
-        MODERATORS,
+        CITY_MODERATOR,
         url="/moderation/objections/{fb_unrouted}",
         body=lambda i: {"decision": "route", "agency_id": ""},
     ),
