@@ -20,8 +20,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from fastapi import FastAPI
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gongshu.db import unit_of_work
 from gongshu.portalstats.models import PortalStatDaily, StatKind
 from gongshu.settings import Settings
-from gongshu.workdays.calendar import local_today
+from gongshu.workdays.calendar import end_of_day, local_today
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,25 @@ FLUSH_SECONDS = 10.0
 KINDS: frozenset[str] = frozenset(k.value for k in StatKind)
 
 
-@dataclass(frozen=True)
-class _Key:
+class _Key(NamedTuple):
     day: dt.date
     dataset_id: int
     kind: str
+
+
+# Today's date in the city, and the Unix time it ends: a record compares one float instead
+# of converting the clock to Asia/Shanghai on every call.
+_today: tuple[dt.date, float] = (dt.date.min, 0.0)
+
+
+def _local_day() -> dt.date:
+    global _today
+    day, ends = _today
+    if time.time() >= ends:
+        day = local_today()
+        ends = end_of_day(day).timestamp()
+        _today = (day, ends)
+    return day
 
 
 _lock = threading.Lock()
@@ -69,7 +84,7 @@ def record(kind: str, dataset_id: int, agency_id: int | None) -> None:
     ``agency_id``) today. Memory only: safe to call from any thread, on any request."""
     if kind not in KINDS:
         raise ValueError(f"unknown statistics kind {kind!r}")
-    key = _Key(local_today(), int(dataset_id), kind)
+    key = _Key(_local_day(), int(dataset_id), kind)
     with _lock:
         _counts[key] = _counts.get(key, 0) + 1
         if agency_id is not None or key not in _agencies:

@@ -6,11 +6,13 @@ import threading
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gongshu.portalstats import collector
 from gongshu.portalstats.models import PortalStatDaily, StatKind
+from gongshu.settings import Settings
 from gongshu.workdays.calendar import local_today
 
 
@@ -114,3 +116,27 @@ def test_flusher_thread_flushes_when_stopped(connection: object) -> None:
             select(func.sum(PortalStatDaily.count)).where(PortalStatDaily.dataset_id == 907)
         )
     assert total == 2
+
+
+def test_the_app_flushes_at_shutdown(connection: object, settings: Settings) -> None:
+    """With the embedded worker (``gongshu serve``) the app runs the flusher and flushes what
+    is left when it stops; a bare app (tests, scripts) starts no thread."""
+    bare = FastAPI()
+    collector.install_flusher(bare, settings.model_copy(update={"embedded_worker": False}))
+    assert not bare.router.on_startup
+
+    app = FastAPI()
+    app.state.session_factory = sessionmaker(
+        bind=connection,  # type: ignore[call-overload]
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+    )
+    collector.install_flusher(app, settings.model_copy(update={"embedded_worker": True}))
+    for start in app.router.on_startup:
+        start()
+    collector.record("download", 908, 4)
+    for stop in app.router.on_shutdown:
+        stop()
+    with app.state.session_factory() as session:
+        row = session.get(PortalStatDaily, (local_today(), 908, StatKind.DOWNLOAD))
+        assert row is not None and row.count == 1
