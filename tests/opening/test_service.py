@@ -274,3 +274,25 @@ def test_public_keys_carry_the_daily_quota(db: Session, opening: Opening) -> Non
         auth_service.actor_for_api_key(db, key)
     assert refused.value.status_code == 429 and refused.value.limit == 2
     assert "2" in refused.value.localized("en")
+
+
+def test_withdraw_closes_the_decision_deadline(db: Session, opening: Opening) -> None:
+    o = opening
+    application = submitted(db, o)
+    with pytest.raises(PermissionDenied):
+        service.withdraw(db, o.provider, application.id)
+    withdrawn = service.withdraw(db, o.applicant, application.id)
+    assert withdrawn.status is ApplicationStatus.WITHDRAWN
+    still_open = db.scalars(
+        select(Deadline).where(
+            Deadline.object_type == OBJECT_TYPE,
+            Deadline.object_id == application.id,
+            Deadline.closed_at.is_(None),
+        )
+    ).all()
+    assert still_open == []
+    with pytest.raises(Conflict):
+        service.decide(db, o.provider, application.id, DecisionIn(outcome="approve"))
+    # A new application may follow a withdrawn one.
+    again = service.apply(db, o.applicant, application_input(o.contacts), today=TODAY)
+    assert again.status is ApplicationStatus.DRAFT
