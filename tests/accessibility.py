@@ -40,7 +40,7 @@ def violations(page: Any) -> list[dict[str, Any]]:
     return [v for v in result["violations"] if v.get("impact") in FAILING_IMPACTS]
 
 
-def _describe(found: list[dict[str, Any]]) -> str:
+def describe(found: list[dict[str, Any]]) -> str:
     lines = []
     for v in found:
         targets = ", ".join(" ".join(n["target"]) for n in v["nodes"][:5])
@@ -51,7 +51,7 @@ def _describe(found: list[dict[str, Any]]) -> str:
 def assert_accessible(page: Any) -> None:
     """Fail with a readable list if axe-core finds serious or critical violations."""
     found = violations(page)
-    assert not found, f"{page.url}:\n{_describe(found)}"
+    assert not found, f"{page.url}:\n{describe(found)}"
 
 
 def assert_keyboard_reachable(page: Any) -> None:
