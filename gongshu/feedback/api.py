@@ -26,6 +26,7 @@ from gongshu.feedback.schemas import (
     DeadlineRead,
     DemandIn,
     DemandLinkIn,
+    DemandPage,
     DemandRead,
     DemandReplyIn,
     FeedbackCorrectedIn,
@@ -38,6 +39,7 @@ from gongshu.feedback.schemas import (
     ResponseTimeRead,
     ReuseDatasetRead,
     ReuseIn,
+    ReusePage,
     ReuseRead,
     RouteIn,
 )
@@ -369,22 +371,27 @@ def decide_appeal(
 # --- data demands -----------------------------------------------------------------------------
 
 
-@router.get("/demands", response_model=list[DemandRead], summary="Data demands")
+@router.get("/demands", response_model=DemandPage, summary="Data demands")
 def list_demands(
     session: SessionDep,
     actor: OptionalActorDep,
     status_: Annotated[DemandStatus | None, Query(alias="status")] = None,
     sort: Annotated[str, Query(pattern="^(votes|newest)$")] = "votes",
     mine: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[DemandRead]:
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> DemandPage:
     """Public demands (routed or answered), most votes first; ``mine=true``: the caller's
     own in any status."""
-    views = queries.list_demands(
-        session, actor, status=status_, sort=sort, mine=mine, limit=limit, offset=offset
+    found = queries.list_demands(
+        session, actor, status=status_, sort=sort, mine=mine, page=page, per_page=per_page
     )
-    return [demand_read(v) for v in views]
+    return DemandPage(
+        items=[demand_read(v) for v in found.items],
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+    )
 
 
 @router.post(
@@ -452,21 +459,22 @@ def link_demand(
 # --- reuses ------------------------------------------------------------------------------------
 
 
-@router.get("/reuses", response_model=list[ReuseRead], summary="Approved reuses")
+@router.get("/reuses", response_model=ReusePage, summary="Approved reuses")
 def list_reuses(
     session: SessionDep,
     kind: ReuseKind | None = None,
     dataset_id: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[ReuseRead]:
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> ReusePage:
     """Newest first; ``dataset_id``: those built on one entry."""
-    if dataset_id is not None:
-        found = queries.reuses_for_dataset(session, dataset_id)
-        if kind is not None:
-            found = [r for r in found if r.kind == kind]
-        return [reuse_read(r) for r in found[offset : offset + limit]]
-    return [reuse_read(r) for r in queries.list_reuses(session, kind, limit=limit, offset=offset)]
+    found = queries.list_reuses(session, kind, dataset_id=dataset_id, page=page, per_page=per_page)
+    return ReusePage(
+        items=[reuse_read(r) for r in found.items],
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+    )
 
 
 @router.post(

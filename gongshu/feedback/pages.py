@@ -125,6 +125,11 @@ def _back(url: str, message: str = "") -> RedirectResponse:
     return RedirectResponse(f"{url}{sep}done=1" if message else url, status_code=303)
 
 
+def _page(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return min(int(raw), 10_000) if raw.isdigit() and int(raw) > 0 else 1
+
+
 def _flash(request: Request, text: str) -> list[dict[str, str]]:
     return [{"kind": "ok", "text": translate(text)}] if request.query_params.get("done") else []
 
@@ -347,7 +352,9 @@ def demands_page(request: Request, session: SessionDep, actor: OptionalActorDep)
         request,
         "feedback/demands.html",
         {
-            "views": queries.list_demands(session, actor, status=status, sort=sort, mine=mine),
+            "found": queries.list_demands(
+                session, actor, status=status, sort=sort, mine=mine, page=_page(request)
+            ),
             "status": raw_status,
             "sort": sort,
             "mine": mine,
@@ -471,7 +478,7 @@ def reuses_page(request: Request, session: SessionDep, actor: OptionalActorDep) 
         request,
         "feedback/reuses.html",
         {
-            "reuses": queries.list_reuses(session, kind),
+            "found": queries.list_reuses(session, kind, page=_page(request)),
             "kind": raw_kind,
             "kinds": [(k.value, _t(REUSE_KIND_LABELS, k)) for k in ReuseKind],
             "signed_in": _signed_in(actor),

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, desc, or_, select, true
+from sqlalchemy import ColumnElement, Select, desc, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from gongshu.auth.actor import Actor
@@ -38,6 +38,7 @@ from gongshu.feedback.tickets import (
 )
 from gongshu.governance.models import PUBLIC_OBJECTION_KINDS, Objection, ObjectionStatus
 from gongshu.orgs.models import Agency
+from gongshu.pagination import Page
 from gongshu.workdays.calendar import WorkdayCalendar, local_today
 from gongshu.workdays.models import Deadline
 
@@ -170,12 +171,24 @@ def reuses_for_dataset(session: Session, dataset_id: int) -> list[Reuse]:
 
 
 def list_reuses(
-    session: Session, kind: ReuseKind | None = None, *, limit: int = 100, offset: int = 0
-) -> list[Reuse]:
+    session: Session,
+    kind: ReuseKind | None = None,
+    *,
+    dataset_id: int | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page[Reuse]:
+    """Approved reuses, newest first; ``dataset_id``: those built on one entry."""
     stmt = _approved_reuses()
     if kind is not None:
         stmt = stmt.where(Reuse.kind == kind)
-    return list(session.scalars(stmt.order_by(Reuse.id.desc()).limit(limit).offset(offset)))
+    if dataset_id is not None:
+        stmt = stmt.where(
+            Reuse.id.in_(select(ReuseDataset.reuse_id).where(ReuseDataset.dataset_id == dataset_id))
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    stmt = stmt.order_by(Reuse.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    return Page(list(session.scalars(stmt)), total, page, per_page)
 
 
 @dataclass(frozen=True)
@@ -205,10 +218,11 @@ def list_demands(
     status: DemandStatus | None = None,
     sort: str = "votes",
     mine: bool = False,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[DemandView]:
-    """Public demands (routed or answered); ``mine``: the actor's own, in any status."""
+    page: int = 1,
+    per_page: int = 20,
+) -> Page[DemandView]:
+    """Public demands (routed or answered), most votes (or newest) first; ``mine``: the
+    actor's own, in any status."""
     stmt = select(DataDemand).options(
         selectinload(DataDemand.agency), selectinload(DataDemand.dataset)
     )
@@ -218,9 +232,10 @@ def list_demands(
         stmt = stmt.where(DataDemand.status.in_(PUBLIC_DEMAND_STATUSES))
     if status is not None:
         stmt = stmt.where(DataDemand.status == status)
-    order = [desc(DataDemand.votes), desc(DataDemand.id)] if sort == "votes" else []
-    stmt = stmt.order_by(*order, DataDemand.id.desc()).limit(limit).offset(offset)
-    return demand_views(session, actor, list(session.scalars(stmt)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    order = [desc(DataDemand.votes)] if sort == "votes" else []
+    stmt = stmt.order_by(*order, DataDemand.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    return Page(demand_views(session, actor, list(session.scalars(stmt))), total, page, per_page)
 
 
 # --- the bureau's moderation queues and an agency's replies ------------------------------------

@@ -228,3 +228,17 @@ class QueueCountsRead(BaseModel):
     comments: int
     reuses: int
     appeals: int
+
+
+class DemandPage(BaseModel):
+    items: list[DemandRead]
+    total: int
+    page: int
+    per_page: int
+
+
+class ReusePage(BaseModel):
+    items: list[ReuseRead]
+    total: int
+    page: int
+    per_page: int

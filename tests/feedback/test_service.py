@@ -180,7 +180,7 @@ def test_demand_routing_reply_and_one_vote_per_user(db, town):
         ),
     )
     assert demand.status is DemandStatus.PENDING
-    assert queries.list_demands(db, public_actor()) == []  # unapproved demands are hidden
+    assert queries.list_demands(db, public_actor()).items == []  # unapproved demands are hidden
     with pytest.raises(NotFound):
         demands.get_demand(db, town.bob.actor, demand.id)
     with pytest.raises(Conflict):  # nobody votes for a demand not yet public
@@ -193,7 +193,7 @@ def test_demand_routing_reply_and_one_vote_per_user(db, town):
         demands.vote(db, town.bob.actor, demand.id)
     with pytest.raises(NotAuthenticated):
         demands.vote(db, public_actor(), demand.id)
-    [view] = queries.list_demands(db, town.bob.actor)
+    [view] = queries.list_demands(db, town.bob.actor).items
     assert view.demand.votes == 2 and view.voted and view.deadline is not None
     assert view.deadline.working_days == 15
     with pytest.raises(PermissionDenied):  # the provider of another agency
@@ -214,7 +214,7 @@ def test_demand_routing_reply_and_one_vote_per_user(db, town):
         db, town.bob.actor, DemandIn(title="测试", description="重复的需求内容")
     )
     demands.reject_demand(db, town.bureau.actor, rejected.id, "与第 1 号需求重复")
-    assert [v.demand.id for v in queries.list_demands(db, None)] == [demand.id]
+    assert [v.demand.id for v in queries.list_demands(db, None).items] == [demand.id]
     assert {"feedback.demand_route", "feedback.demand_vote", "feedback.demand_reply"} <= set(
         _actions(db)
     )
@@ -234,7 +234,7 @@ def test_reuse_shows_on_its_entries_after_approval(db, town):
         ),
     )
     assert queries.reuses_for_dataset(db, town.air.id) == []
-    assert queries.list_reuses(db) == []
+    assert queries.list_reuses(db).total == 0
     with pytest.raises(NotFound):  # not an open entry
         demands.submit_reuse(
             db,
@@ -251,7 +251,7 @@ def test_reuse_shows_on_its_entries_after_approval(db, town):
     demands.moderate_reuse(db, town.bureau.actor, reuse.id, ReasonIn(decision="approve"))
     assert [r.id for r in queries.reuses_for_dataset(db, town.air.id)] == [reuse.id]
     assert [r.id for r in queries.reuses_for_dataset(db, town.permits.id)] == [reuse.id]
-    assert [r.id for r in queries.list_reuses(db)] == [reuse.id]
+    assert [r.id for r in queries.list_reuses(db).items] == [reuse.id]
 
 
 def test_appeal_goes_to_bureau_and_provider_and_may_withdraw_the_entry(db, town):

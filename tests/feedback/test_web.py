@@ -179,7 +179,9 @@ def test_json_api(db, town: Town, client: TestClient):
     assert voted.status_code == 200 and voted.json()["votes"] == 1 and voted.json()["voted"]
     again = client.post(f"/api/v1/demands/{demand.id}/vote", headers=api_headers(client, town.bob))
     assert again.status_code == 409
-    [public] = client.get("/api/v1/demands").json()
+    listed = client.get("/api/v1/demands").json()
+    assert listed["total"] == 1 and listed["page"] == 1
+    [public] = listed["items"]
     assert public["id"] == demand.id and public["voted"] is False
 
     reuse = demands.submit_reuse(
@@ -194,9 +196,9 @@ def test_json_api(db, town: Town, client: TestClient):
             dataset_ids=[town.air.id],
         ),
     )
-    assert client.get("/api/v1/reuses").json() == []
+    assert client.get("/api/v1/reuses").json()["items"] == []
     demands.moderate_reuse(db, town.bureau.actor, reuse.id, ReasonIn(decision="approve"))
-    [shown] = client.get(f"/api/v1/reuses?dataset_id={town.air.id}").json()
+    [shown] = client.get(f"/api/v1/reuses?dataset_id={town.air.id}").json()["items"]
     assert shown["datasets"][0]["slug"] == dataset_slug(town.air.code)
     spec = client.get("/api/v1/openapi.json").json()["paths"]
     assert {"/api/v1/demands", "/api/v1/reuses", "/api/v1/feedback/response-times"} <= set(spec)
