@@ -47,7 +47,6 @@ from gongshu.web.templating import env, render
 
 router = APIRouter(include_in_schema=False)
 
-_ = reminders  # importing it registers the reminder audiences of the reply deadlines
 
 REUSE_KIND_LABELS = {
     ReuseKind.APP: N_("应用"),
@@ -71,6 +70,18 @@ env.globals["reuse_kind_label"] = lambda k: _t(REUSE_KIND_LABELS, ReuseKind(k))
 env.globals["appeal_status_label"] = lambda s: _t(tickets.APPEAL_STATUS_LABELS, AppealStatus(s))
 env.globals["moderation_label"] = lambda s: _t(tickets.MODERATION_LABELS, ModerationStatus(s))
 env.globals["dataset_slug"] = dataset_slug
+REPLY_KIND_LABELS = {
+    tickets.FEEDBACK_DEADLINE: reminders.STEP_OBJECTION,
+    demands.DEMAND_DEADLINE: reminders.STEP_DEMAND,
+    tickets.APPEAL_DEADLINE: reminders.STEP_APPEAL,
+}
+REPLY_LINKS = {
+    tickets.FEEDBACK_DEADLINE: "/moderation/replies",
+    demands.DEMAND_DEADLINE: "/demands/{id}",
+    tickets.APPEAL_DEADLINE: "/appeals/{id}",
+}
+env.globals["reply_kind_label"] = lambda kind: _t(REPLY_KIND_LABELS, kind)
+env.globals["reply_link"] = lambda kind, oid: REPLY_LINKS.get(kind, "").format(id=oid)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,15 @@ CSRF token on forms), the bureau moderates, the provider replies."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from gongshu.feedback import demands, tickets
 from gongshu.feedback.schemas import CommentIn, DemandIn, FeedbackIn, ReasonIn, ReuseIn, RouteIn
 from gongshu.portal.naming import dataset_slug
+from gongshu.workdays.models import Deadline
 from tests.factories import api_headers, csrf_from, login
 from tests.feedback.conftest import Town
 
@@ -115,8 +119,16 @@ def test_moderation_and_replies_through_pages(db, town: Town, client: TestClient
         ).status_code
         == 303
     )
+    deadline = db.scalars(
+        select(Deadline).where(
+            Deadline.kind == "feedback.objection", Deadline.object_id == objection.id
+        )
+    ).one()
+    deadline.due_on = dt.date(2026, 1, 5)  # long past: the reply is overdue
+    db.commit()
     times = client.get("/moderation/response-times")
     assert times.status_code == 200 and town.provider.name in times.text
+    assert 'href="/moderation/replies"' in times.text  # the overdue reply, linked
     client.cookies.clear()
     login(client, town.officer)
     replies = client.get("/moderation/replies")
