@@ -34,7 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from gongshu.audit.service import record
 from gongshu.auth.actor import Actor
-from gongshu.auth.models import Role
+from gongshu.auth.models import Role, User
 from gongshu.auth.permissions import in_region_scope, require_login
 from gongshu.catalog.models import Dataset, OpenType
 from gongshu.db import unit_of_work, utcnow
@@ -292,6 +292,9 @@ def apply(
         raise Conflict(M_NOT_CONDITIONAL)
     fields, until = _check_application(dataset, data, day)
     assert actor.user_id is not None
+    # One applicant's applications are made one at a time (on PostgreSQL the row lock holds
+    # until the commit), so two concurrent forms cannot both pass the check below.
+    session.execute(select(User.id).where(User.id == actor.user_id).with_for_update())
     pending = session.scalar(
         select(OpenApplication.id).where(
             OpenApplication.dataset_id == dataset.id,
@@ -302,6 +305,7 @@ def apply(
         )
     )
     if pending is not None:
+        session.rollback()  # let the applicant's row go
         raise Conflict(M_PENDING, id=pending)
     with unit_of_work(session):
         application = OpenApplication(
