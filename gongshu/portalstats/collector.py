@@ -1,7 +1,8 @@
 """Counting views, downloads and API calls without slowing the request that is counted.
 
 :func:`record` only adds one to a counter in this process's memory, under a lock: no I/O, no
-database. The counts reach the daily table (``portal_stat_daily``) in the background:
+database. The counts reach the daily table (``portal_stat_daily``, and its monthly sums in
+``portal_stat_monthly``) in the background:
 
 - a **flusher thread** started with the web app (:func:`start_flusher`; in production and
   wherever the embedded worker runs) adds them every ``FLUSH_SECONDS``, and once more when
@@ -30,7 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from gongshu.db import unit_of_work
-from gongshu.portalstats.models import PortalStatDaily, StatKind
+from gongshu.portalstats.models import PortalStatDaily, PortalStatMonthly, StatKind
 from gongshu.settings import Settings
 from gongshu.workdays.calendar import end_of_day, local_today
 
@@ -119,27 +120,37 @@ def pending() -> int:
 
 
 def write(session: Session, batch: Batch) -> int:
-    """Add ``batch`` to the daily table in one transaction; returns the uses written."""
+    """Add ``batch`` to the daily and monthly tables in one transaction; returns the uses
+    written."""
     if not batch:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stat = PortalStatDaily
     # Sorted, so that two processes flushing the same rows lock them in the same order.
     items = sorted(batch.items(), key=lambda kv: (kv[0].day, kv[0].dataset_id, kv[0].kind))
+    months: dict[_Key, tuple[int | None, int]] = {}
+    for key, (agency_id, n) in items:
+        month = key._replace(day=key.day.replace(day=1))
+        before = months.get(month, (None, 0))
+        months[month] = (agency_id if agency_id is not None else before[0], before[1] + n)
     with unit_of_work(session):
-        for key, (agency_id, n) in items:
-            stmt = insert(stat).values(
-                day=key.day, dataset_id=key.dataset_id, kind=key.kind, agency_id=agency_id, count=n
-            )
-            session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["day", "dataset_id", "kind"],
-                    set_={
-                        "count": stat.count + stmt.excluded.count,
-                        "agency_id": stmt.excluded.agency_id,
-                    },
+        for table, rows in ((PortalStatDaily, items), (PortalStatMonthly, list(months.items()))):
+            for key, (agency_id, n) in rows:
+                stmt = insert(table).values(
+                    day=key.day,
+                    dataset_id=key.dataset_id,
+                    kind=key.kind,
+                    agency_id=agency_id,
+                    count=n,
                 )
-            )
+                session.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["day", "dataset_id", "kind"],
+                        set_={
+                            "count": table.count + stmt.excluded.count,
+                            "agency_id": stmt.excluded.agency_id,
+                        },
+                    )
+                )
     return sum(n for _agency, n in batch.values())
 
 

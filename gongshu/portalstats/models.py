@@ -5,7 +5,8 @@
   number of server processes may flush into the same row. ``dataset_id`` carries no foreign
   key on purpose: a flush must never fail because an entry was deleted meanwhile (queries
   join the catalog and drop what is gone). ``agency_id`` is the providing agency when it was
-  counted.
+  counted. ``PortalStatMonthly`` holds the same counts per month, for the all-time and
+  monthly figures.
 - ``Subscription`` says that a user follows an entry (``dataset``, target: its id), an
   agency (``agency``, target: its id) or a domain (``theme``, target: the domain's name).
 - ``SubscriptionDelivery`` remembers that a user was told about one version, so that each
@@ -36,6 +37,21 @@ class PortalStatDaily(Base):
 
     __tablename__ = "portal_stat_daily"
     __table_args__ = (Index("ix_portal_stat_daily_dataset_id", "dataset_id"),)
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[StatKind] = mapped_column(str_enum(StatKind, "portal_stat_kind"), primary_key=True)
+    agency_id: Mapped[int | None]
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PortalStatMonthly(Base):
+    """The same counts per calendar month (``day``: the month's first day), written by the
+    same flush: all-time figures and the monthly chart read a few rows per entry and month
+    instead of one per day."""
+
+    __tablename__ = "portal_stat_monthly"
+    __table_args__ = (Index("ix_portal_stat_monthly_dataset_id", "dataset_id"),)
 
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,7 +1,8 @@
 """The portal's figures: totals, use over time, per entry and per agency.
 
-Every function reads the daily table (``portal_stat_daily``, filled by the collector) joined
-to the catalog. With ``public_only`` (the default, what the public statistics page shows)
+Every function reads the collector's tables joined to the catalog: all-time figures and
+months the monthly sums (``portal_stat_monthly``), days the daily rows
+(``portal_stat_daily``). With ``public_only`` (the default, what the public statistics page shows)
 only entries that are public now count — :func:`gongshu.portal.openness.public_clause`, the
 one rule — so the figures never reveal that a hidden entry exists; the bureau's view passes
 ``public_only=False``. Counts still in a process's memory (at most a few seconds' worth) are
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from gongshu.catalog.models import Dataset
 from gongshu.orgs.models import Agency
 from gongshu.portal.openness import public_clause
-from gongshu.portalstats.models import PortalStatDaily, StatKind
+from gongshu.portalstats.models import PortalStatDaily, PortalStatMonthly, StatKind
 from gongshu.store.models import DatasetHead, DatasetVersion
 from gongshu.workdays.calendar import local_today
 
@@ -87,9 +88,15 @@ class DayUsage(Usage):
     day: dt.date = dt.date.min
 
 
-def _sums() -> tuple[ColumnElement[int], ColumnElement[int], ColumnElement[int]]:
+Stat = type[PortalStatDaily] | type[PortalStatMonthly]
+# All-time figures and months read the monthly sums; days (and `since`) the daily rows.
+DAILY: Stat = PortalStatDaily
+MONTHLY: Stat = PortalStatMonthly
+
+
+def _sums(t: Stat) -> tuple[ColumnElement[int], ColumnElement[int], ColumnElement[int]]:
     def of(kind: StatKind) -> ColumnElement[int]:
-        summed = func.sum(case((PortalStatDaily.kind == kind, PortalStatDaily.count), else_=0))
+        summed = func.sum(case((t.kind == kind, t.count), else_=0))
         return func.coalesce(summed, 0)
 
     return of(StatKind.VIEW), of(StatKind.DOWNLOAD), of(StatKind.API_CALL)
@@ -101,16 +108,17 @@ def _scope(public_only: bool) -> ColumnElement[bool]:
 
 def _stats_of_entries(
     stmt: Select[*_Ts],
+    t: Stat,
     *,
     public_only: bool,
     agency_id: int | None,
     since: dt.date | None,
 ) -> Select[*_Ts]:
-    stmt = stmt.join(Dataset, Dataset.id == PortalStatDaily.dataset_id).where(_scope(public_only))
+    stmt = stmt.join(Dataset, Dataset.id == t.dataset_id).where(_scope(public_only))
     if agency_id is not None:
         stmt = stmt.where(Dataset.agency_id == agency_id)
     if since is not None:
-        stmt = stmt.where(PortalStatDaily.day >= since)
+        stmt = stmt.where(t.day >= since)
     return stmt
 
 
@@ -133,7 +141,7 @@ def totals(
     entries, agencies = session.execute(entries_q).one()
     records = session.execute(records_q).scalar_one()
     use_q = _stats_of_entries(
-        select(*_sums()), public_only=public_only, agency_id=agency_id, since=None
+        select(*_sums(MONTHLY)), MONTHLY, public_only=public_only, agency_id=agency_id, since=None
     )
     views, downloads, api_calls = session.execute(use_q).one()
     return PortalTotals(
@@ -149,7 +157,7 @@ def totals(
 def for_entry(session: Session, dataset_id: int) -> Usage:
     """All-time use of one entry (whatever its openness: the caller decides who sees it)."""
     views, downloads, api_calls = session.execute(
-        select(*_sums()).where(PortalStatDaily.dataset_id == dataset_id)
+        select(*_sums(MONTHLY)).where(PortalStatMonthly.dataset_id == dataset_id)
     ).one()
     return Usage(views=int(views), downloads=int(downloads), api_calls=int(api_calls))
 
@@ -164,7 +172,8 @@ def by_entry(
     public_only: bool = True,
 ) -> list[EntryUsage]:
     """The most used entries: by one kind of use, or (``order`` None) by all together."""
-    views, downloads, api_calls = _sums()
+    t = MONTHLY if since is None else DAILY
+    views, downloads, api_calls = _sums(t)
     stmt = _stats_of_entries(
         select(
             Dataset.id,
@@ -175,7 +184,8 @@ def by_entry(
             views.label("views"),
             downloads.label("downloads"),
             api_calls.label("api_calls"),
-        ).select_from(PortalStatDaily),
+        ).select_from(t),
+        t,
         public_only=public_only,
         agency_id=agency_id,
         since=since,
@@ -217,14 +227,16 @@ def by_agency(
         .group_by(Dataset.agency_id)
         .subquery()
     )
-    views, downloads, api_calls = _sums()
+    t = MONTHLY if since is None else DAILY
+    views, downloads, api_calls = _sums(t)
     use = _stats_of_entries(
         select(
             Dataset.agency_id.label("agency_id"),
             views.label("views"),
             downloads.label("downloads"),
             api_calls.label("api_calls"),
-        ).select_from(PortalStatDaily),
+        ).select_from(t),
+        t,
         public_only=public_only,
         agency_id=None,
         since=since,
@@ -270,9 +282,10 @@ def daily(
     """Use per day over the last ``days`` days (today included), every day present."""
     end = today or local_today()
     start = end - dt.timedelta(days=days - 1)
-    views, downloads, api_calls = _sums()
+    views, downloads, api_calls = _sums(DAILY)
     stmt = _stats_of_entries(
         select(PortalStatDaily.day, views, downloads, api_calls).select_from(PortalStatDaily),
+        DAILY,
         public_only=public_only,
         agency_id=agency_id,
         since=start,
@@ -301,13 +314,14 @@ def monthly(
         prev = firsts[-1] - dt.timedelta(days=1)
         firsts.append(prev.replace(day=1))
     firsts.reverse()
-    views, downloads, api_calls = _sums()
+    views, downloads, api_calls = _sums(MONTHLY)
     stmt = _stats_of_entries(
-        select(PortalStatDaily.day, views, downloads, api_calls).select_from(PortalStatDaily),
+        select(PortalStatMonthly.day, views, downloads, api_calls).select_from(PortalStatMonthly),
+        MONTHLY,
         public_only=public_only,
         agency_id=agency_id,
         since=firsts[0],
-    ).group_by(PortalStatDaily.day)
+    ).group_by(PortalStatMonthly.day)
     per_month: dict[dt.date, list[int]] = {m: [0, 0, 0] for m in firsts}
     for day, v, d, c in session.execute(stmt).all():
         bucket = per_month[day.replace(day=1)]

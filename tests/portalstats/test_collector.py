@@ -11,7 +11,7 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gongshu.portalstats import collector
-from gongshu.portalstats.models import PortalStatDaily, StatKind
+from gongshu.portalstats.models import PortalStatDaily, PortalStatMonthly, StatKind
 from gongshu.settings import Settings
 from gongshu.workdays.calendar import local_today
 
@@ -41,6 +41,8 @@ def test_counts_land_after_flush_and_add_up(db: Session) -> None:
     assert _counts(db)[(901, "view")] == 4
     row = db.get(PortalStatDaily, (local_today(), 901, StatKind.VIEW))
     assert row is not None and row.agency_id == 7
+    month = db.get(PortalStatMonthly, (local_today().replace(day=1), 901, StatKind.VIEW))
+    assert month is not None and month.count == 4
 
 
 def test_concurrent_records_sum_exactly(db: Session) -> None:

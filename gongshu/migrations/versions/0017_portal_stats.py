@@ -44,6 +44,29 @@ def upgrade() -> None:
     with op.batch_alter_table("portal_stat_daily", schema=None) as batch_op:
         batch_op.create_index("ix_portal_stat_daily_dataset_id", ["dataset_id"], unique=False)
     op.create_table(
+        "portal_stat_monthly",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("dataset_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "view",
+                "download",
+                "api_call",
+                name="portal_stat_kind",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("agency_id", sa.Integer(), nullable=True),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "dataset_id", "kind", name=op.f("pk_portal_stat_monthly")),
+    )
+    with op.batch_alter_table("portal_stat_monthly", schema=None) as batch_op:
+        batch_op.create_index("ix_portal_stat_monthly_dataset_id", ["dataset_id"], unique=False)
+    op.create_table(
         "portal_subscription",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -112,6 +135,9 @@ def downgrade() -> None:
     with op.batch_alter_table("portal_subscription", schema=None) as batch_op:
         batch_op.drop_index("ix_portal_subscription_kind_target")
     op.drop_table("portal_subscription")
+    with op.batch_alter_table("portal_stat_monthly", schema=None) as batch_op:
+        batch_op.drop_index("ix_portal_stat_monthly_dataset_id")
+    op.drop_table("portal_stat_monthly")
     with op.batch_alter_table("portal_stat_daily", schema=None) as batch_op:
         batch_op.drop_index("ix_portal_stat_daily_dataset_id")
     op.drop_table("portal_stat_daily")
