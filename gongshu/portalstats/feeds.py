@@ -1,7 +1,8 @@
 """Atom feeds (RFC 4287) of the public catalog: what is new, per entry, agency and domain.
 
 An item of a feed is an *update*: a version of a public entry's rows being published (its
-Atom id is a tag URI naming the entry's code and the version number, so it never changes),
+Atom id is a name-based UUID of the city, the entry's code and the version number, so it never
+changes),
 or, for an entry with no rows yet, the entry's publication. Only public entries appear
 (:func:`gongshu.portal.openness.public_clause`); links are absolute, from the platform's
 public address (``GONGSHU_BASE_URL``).
@@ -13,10 +14,10 @@ would add a C dependency without typing for it.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
@@ -78,10 +79,11 @@ class FeedItem:
     updated: dt.datetime
 
 
-def _tag(path: str, day: dt.date) -> str:
-    """A tag URI (RFC 4151) under the platform's host: stable ids that are not URLs."""
-    host = urlsplit(base_url()).hostname or "localhost"
-    return f"tag:{host},{day.isoformat()}:{path}"
+def _id(path: str) -> str:
+    """A stable Atom id: a name-based UUID of the city and the thing's path. Unlike a URL or
+    a tag URI it stays valid and the same whatever address (or bare IP) serves the portal."""
+    city = get_settings().city_name
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"gongshu:{city}:{path}").urn
 
 
 def _published(dataset: Dataset) -> dt.datetime:
@@ -129,7 +131,7 @@ def _entry(feed: ET.Element, item: FeedItem) -> None:
     entry = _sub(feed, "entry")
     cycle = label(ds.update_cycle)
     if version is not None:
-        _sub(entry, "id", _tag(f"dataset/{ds.code}/v{version.number}", version.created_at.date()))
+        _sub(entry, "id", _id(f"dataset/{ds.code}/v{version.number}"))
         _sub(entry, "title", translate(M_NEW_VERSION, title=ds.title, version=version.number))
         summary = translate(
             M_VERSION_SUMMARY, version=version.number, rows=f"{version.row_count:,}", cycle=cycle
@@ -142,7 +144,7 @@ def _entry(feed: ET.Element, item: FeedItem) -> None:
                 changed=version.changed or 0,
             )
     else:
-        _sub(entry, "id", _tag(f"dataset/{ds.code}", ds.created_at.date()))
+        _sub(entry, "id", _id(f"dataset/{ds.code}"))
         _sub(entry, "title", translate(M_NEW_ENTRY, title=ds.title))
         summary = translate(
             M_ENTRY_SUMMARY,
@@ -163,13 +165,13 @@ def _entry(feed: ET.Element, item: FeedItem) -> None:
 
 
 def render(
-    *, title: str, self_path: str, alternate: str, tag_path: str, items: Sequence[FeedItem]
+    *, title: str, self_path: str, alternate: str, id_path: str, items: Sequence[FeedItem]
 ) -> bytes:
     """A whole feed document (UTF-8 bytes with the XML declaration)."""
     settings = get_settings()
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     feed.set("{http://www.w3.org/XML/1998/namespace}lang", "zh-CN")
-    _sub(feed, "id", _tag(tag_path, dt.date(2024, 1, 1)))
+    _sub(feed, "id", _id(id_path))
     _sub(feed, "title", title)
     updated = items[0].updated if items else utcnow()
     _sub(feed, "updated", _iso(updated))
@@ -192,7 +194,7 @@ def latest_feed(session: Session) -> bytes:
         title=translate(M_LATEST),
         self_path="/feeds/latest.atom",
         alternate=base_url() + "/dataset",
-        tag_path="feeds/latest",
+        id_path="feeds/latest",
         items=items,
     )
 
@@ -207,7 +209,7 @@ def dataset_feed(session: Session, slug: str) -> bytes:
         title=translate(M_DATASET, title=dataset.title),
         self_path=f"/feeds/dataset/{slug}.atom",
         alternate=dataset_url(dataset),
-        tag_path=f"feeds/dataset/{dataset.code}",
+        id_path=f"feeds/dataset/{dataset.code}",
         items=items,
     )
 
@@ -235,7 +237,7 @@ def agency_feed(session: Session, slug: str) -> bytes:
         title=translate(M_AGENCY, name=agency.name),
         self_path=f"/feeds/organization/{agency_slug(agency)}.atom",
         alternate=agency_url(agency),
-        tag_path=f"feeds/organization/{agency.credit_code}",
+        id_path=f"feeds/organization/{agency.credit_code}",
         items=items,
     )
 
@@ -258,6 +260,6 @@ def theme_feed(session: Session, slug: str) -> bytes:
         title=translate(M_THEME, domain=translate(SEP).join(domains)),
         self_path=f"/feeds/theme/{slug}.atom",
         alternate=theme_url(domains[0]),
-        tag_path=f"feeds/theme/{slug}",
+        id_path=f"feeds/theme/{slug}",
         items=items,
     )

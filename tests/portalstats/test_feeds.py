@@ -28,8 +28,8 @@ def _feed(client: TestClient, path: str) -> ET.Element:
     links = {link.get("rel"): link.get("href") for link in root.findall(f"{A}link")}
     assert links["self"] and links["self"].endswith(path)
     assert root.find(f"{A}author/{A}name") is not None
-    ids = [e.findtext(f"{A}id") for e in root.findall(f"{A}entry")]
-    assert len(ids) == len(set(ids)) and all(ids)
+    ids = [e.findtext(f"{A}id") or "" for e in root.findall(f"{A}entry")]
+    assert len(ids) == len(set(ids)) and all(i.startswith("urn:uuid:") for i in ids)
     for entry in root.findall(f"{A}entry"):
         assert entry.findtext(f"{A}updated") and entry.findtext(f"{A}title")
         assert entry.find(f"{A}link[@rel='alternate']") is not None
