@@ -79,11 +79,14 @@ def _portal_frame(request: Request, context: dict[str, Any]) -> None:
     portal = is_portal_user(actor)
     context.setdefault("portal_user", portal)
     session = getattr(request.state, "db", None)
+    # Only the account page lists keys, and it renders inside its request's transaction;
+    # an error page renders after the session has ended, and must not start another.
     if (
         portal
         and isinstance(actor, Actor)
         and session is not None
-        and request.url.path.startswith("/account")
+        and "api_keys" in context
+        and session.in_transaction()
     ):
         context.setdefault("key_calls", key_usage(session, actor))
 
