@@ -96,8 +96,10 @@ def dataset_url(dataset: Dataset) -> str:
 
 
 def export_url(dataset: Dataset, fmt: str) -> str:
-    """Where the rows download in ``fmt``: the data API's export (through the gate)."""
-    return f"{base_url()}/api/v1/data/{quote(dataset.code, safe='/')}/export.{fmt}"
+    """Where the rows download in ``fmt`` without an account: the portal's download (through
+    the gate as the anonymous reader). CKAN resources, DCAT distributions and Data Package
+    paths all point here, so a client follows them without credentials."""
+    return f"{dataset_url(dataset)}/download.{fmt}"
 
 
 def data_api_url(dataset: Dataset) -> str:

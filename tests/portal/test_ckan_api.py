@@ -99,7 +99,7 @@ def test_package_show_by_id_name_and_code(client: TestClient, open_city: OpenCit
         assert formats == ["CSV", "XLSX", "JSON", "PARQUET"]
         active = [r["datastore_active"] for r in package["resources"]]
         assert active == [True, False, False, False]
-        assert package["resources"][0]["url"].endswith("/api/v1/data/102001/0001/export.csv")
+        assert package["resources"][0]["url"].endswith("/dataset/102001-0001/download.csv")
         assert package["resources"][0]["package_id"] == str(companies.id)
 
 

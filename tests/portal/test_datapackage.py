@@ -12,6 +12,7 @@ import json
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 from frictionless import validate
@@ -60,7 +61,7 @@ def test_the_descriptor_validates_against_the_rows(
     assert response.status_code == 200, response.text
     descriptor = response.json()
     resource = descriptor["resources"][0]
-    assert resource["path"].endswith("/api/v1/data/102001/0001/export.csv")
+    assert resource["path"].endswith("/dataset/102001-0001/download.csv")
     assert (resource["format"], resource["mediatype"]) == ("csv", "text/csv")
     assert descriptor["licenses"][0]["name"] == "CC-BY-4.0"
     assert descriptor["sources"][0]["title"] == "临沂市市场监督管理局"
@@ -96,11 +97,9 @@ def test_the_descriptor_validates_against_the_rows(
     assert fields["credit_code"]["constraints"] == {"required": True}
     assert fields["credit_code"]["title"] == "统一社会信用代码"
 
-    # The file the descriptor points at: the data API's CSV export of the entry.
-    exported = client.get(
-        f"/api/v1/data/{companies.code}/export.csv?_purpose=check",
-        headers={"X-API-Key": open_city.provider_key},
-    )
+    # The file the descriptor points at, fetched as it says: the portal's download, no
+    # credentials.
+    exported = client.get(urlsplit(resource["path"]).path)
     assert exported.status_code == 200, exported.text
     path = tmp_path / "companies.csv"
     path.write_bytes(exported.content)
