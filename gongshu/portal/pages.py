@@ -30,6 +30,7 @@ from gongshu.i18n import N_, translate
 from gongshu.masking import Technique
 from gongshu.portal import ckan, datapackage, naming, public
 from gongshu.portal.openness import public_actor, rows_are_open
+from gongshu.portalstats import subscriptions
 from gongshu.search import SearchQuery, SearchResult
 from gongshu.search.schemas import MAX_WINDOW
 from gongshu.store.models import DatasetVersion
@@ -170,6 +171,14 @@ def _search_page(
     )
 
 
+def _follow(
+    session: Session, actor: Actor | None, kind: str, target: str, key: str, feed: str
+) -> dict[str, Any]:
+    """What the subscribe button and the Atom link of a page need (portalstats/_subscribe)."""
+    subscribed = subscriptions.is_subscribed(session, actor, kind, key)
+    return {"kind": kind, "target": target, "subscribed": subscribed, "feed": feed}
+
+
 @router.get("/dataset", response_class=HTMLResponse)
 def dataset_search(request: Request, session: SessionDep, actor: OptionalActorDep) -> Response:
     return _search_page(request, session, base="/dataset", heading=N_("数据目录"))
@@ -193,7 +202,17 @@ def organization(
         base=f"/organization/{naming.agency_slug(agency)}",
         heading=agency.name,
         fixed={"agency_id": str(agency.id)},
-        extra={"agency": agency},
+        extra={
+            "agency": agency,
+            "follow": _follow(
+                session,
+                actor,
+                "agency",
+                naming.agency_slug(agency),
+                str(agency.id),
+                f"/feeds/organization/{naming.agency_slug(agency)}.atom",
+            ),
+        },
     )
 
 
@@ -208,7 +227,10 @@ def theme(request: Request, session: SessionDep, actor: OptionalActorDep, slug: 
         base=f"/theme/{slug}",
         heading=found[0],
         fixed={"domain": found[0]},
-        extra={"theme": found[0]},
+        extra={
+            "theme": found[0],
+            "follow": _follow(session, actor, "theme", slug, slug, f"/feeds/theme/{slug}.atom"),
+        },
     )
 
 
@@ -357,6 +379,9 @@ def dataset_page(
             "resource_id": ckan.resource_id(dataset, "csv"),
             "formats": naming.DOWNLOAD_FORMATS,
             "realtime": dataset.update_cycle == UpdateCycle.REALTIME,
+            "follow": _follow(
+                session, actor, "dataset", slug, str(dataset.id), f"/feeds/dataset/{slug}.atom"
+            ),
         },
     )
 

@@ -137,3 +137,25 @@ def test_pages_subscribe_and_unsubscribe(
     done = client.post("/subscriptions", data=form, follow_redirects=False)
     assert done.headers["location"] == f"{here}?done=subscribe"
     assert 'aria-pressed="true"' in client.get(done.headers["location"]).text
+
+
+def test_portal_pages_offer_to_follow(
+    client: TestClient, db: Session, open_city: OpenCity, make_public: Callable[[], Person]
+) -> None:
+    """An entry's page and its agency's page carry the button and the Atom link; the button
+    says so once the user follows."""
+    assert open_city.air is not None
+    slug = dataset_slug(open_city.air.code)
+    entry_page = f"/dataset/{slug}"
+    anonymous = client.get(entry_page).text
+    assert "登录后订阅更新" in anonymous and f"/feeds/dataset/{slug}.atom" in anonymous
+    reader = make_public()
+    login(client, reader)
+    token = csrf_of(client, entry_page)
+    form = {"kind": "dataset", "target": slug, "back": entry_page, "csrf_token": token}
+    assert client.post("/subscriptions", data=form, follow_redirects=False).status_code == 303
+    assert 'aria-pressed="true"' in client.get(entry_page).text
+    agency = db.get(Agency, open_city.ecology)
+    assert agency is not None
+    agency_page = client.get(f"/organization/{agency_slug(agency)}").text
+    assert "订阅更新" in agency_page and 'aria-pressed="true"' not in agency_page
