@@ -15,7 +15,7 @@ from gongshu.catalog.schemas import DatasetFilter
 from gongshu.errors import ValidationFailed
 from gongshu.i18n import N_, translate
 from gongshu.search import SearchQuery, search_datasets
-from gongshu.search.schemas import FACET_NAMES, SORT_KEYS, SearchFilter
+from gongshu.search.schemas import FACET_NAMES, SORT_KEYS, TAG_FACET, SearchFilter
 from gongshu.search.service import index_is_stale
 from gongshu.validation import parse
 from gongshu.web.deps import ActorDep, SessionDep
@@ -33,6 +33,8 @@ FACET_TITLES: dict[str, str] = {
     "level": N_("数据分级"),
     "update_cycle": N_("更新周期"),
     "state": N_("状态"),
+    "format": N_("资源格式"),
+    TAG_FACET: N_("标签"),
 }
 SORT_TITLES: dict[str, str] = {
     "relevance": N_("相关度"),
@@ -99,12 +101,13 @@ def catalog_list(request: Request, session: SessionDep, actor: ActorDep) -> Resp
                 for f in result.facets[name]
             ],
         }
-        for name in FACET_NAMES
+        for name in (*FACET_NAMES, TAG_FACET)
     ]
     hidden = {k: v for k, v in active.items() if k != "q"}
     stale = bool(filters.q) and result.total == 0 and index_is_stale(session)
     page_query = urlencode({k: v for k, v in state.items() if v not in (None, "")})
-    export_query = urlencode({k: v for k, v in active.items() if k in DatasetFilter.model_fields})
+    exported = {("resource_format" if k == "format" else k): v for k, v in active.items()}
+    export_query = urlencode({k: v for k, v in exported.items() if k in DatasetFilter.model_fields})
     return render(
         request,
         "catalog/list.html",

@@ -38,6 +38,7 @@ from gongshu.i18n import N_, translate
 from gongshu.labels import label
 from gongshu.orgs.models import Agency
 from gongshu.pagination import Page
+from gongshu.search.models import SearchTag
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
@@ -132,6 +133,12 @@ def _filtered(actor: Actor, filters: DatasetFilter | None) -> Select[Dataset]:
             if name in ("agency_id", "region_id") and not valid_id(value):
                 return stmt.where(false())
             stmt = stmt.where(getattr(Dataset, name) == value)
+    if f.resource_format is not None:
+        stmt = stmt.where(Dataset.format == f.resource_format)
+    if f.tag:
+        # The index's tag rows: the tags are a JSON list, which SQL cannot probe portably.
+        tagged = select(SearchTag.dataset_id).where(SearchTag.tag == f.tag)
+        stmt = stmt.where(Dataset.id.in_(tagged))
     return stmt
 
 

@@ -249,6 +249,9 @@ class DatasetFilter(BaseModel):
     level: Level | None = None
     update_cycle: UpdateCycle | None = None
     state: DatasetState | None = None
+    # Not "format": the export's query string names its file format so.
+    resource_format: ResourceFormat | None = None
+    tag: str | None = Field(default=None, max_length=100, description="entries carrying this tag")
 
     @model_validator(mode="before")
     @classmethod

@@ -8,12 +8,13 @@ the catalog search (title 8, field labels 4, agency 2, description 1).
 Two ways to answer, with the same results:
 
 - **indexed** (``_indexed``): when every filter is one the search index holds
-  (``organization``, ``owner_org``, ``groups``, ``update_cycle``, ``open_type``, one value,
-  not negated), every facet too, the order is ``name``, ``title_string`` or ``score desc``
-  and the window ends within ``MAX_WINDOW``, the catalog's indexed search of public entries
+  (``organization``, ``owner_org``, ``groups``, ``tags``, ``update_cycle``, ``open_type``,
+  one value, not negated), every facet too (``tags`` with a ``facet.limit`` of at most 20),
+  the order is ``name``, ``title_string`` or ``score desc`` and the window ends within
+  ``MAX_WINDOW``, the catalog's indexed search of public entries
   (``search_datasets(public=True)``) counts, facets and pages, so it scales to 100,000
   entries like the portal's search page;
-- **in memory** (otherwise: tags, formats, negations, several values, sorting by dates,
+- **in memory** (otherwise: formats, negations, several values, sorting by dates,
   deep offsets): one query reads the light columns of every public entry the words match;
   the filter expression (``fq``), facets, sorting and paging are applied to those rows in
   Python before the page's packages are loaded (two more queries).
@@ -39,7 +40,13 @@ from gongshu.portal.ckan import action, package_dicts
 from gongshu.portal.ckan_schemas import Params, Term, parse_fq, parse_sort, split_query
 from gongshu.portal.openness import public_clause
 from gongshu.search.models import SearchDoc, SearchToken
-from gongshu.search.schemas import MAX_WINDOW, SearchQuery, SortKey
+from gongshu.search.schemas import (
+    MAX_WINDOW,
+    TAG_FACET,
+    TAG_FACET_SIZE,
+    SearchQuery,
+    SortKey,
+)
 from gongshu.search.service import matching_ids, search_datasets
 from gongshu.search.tokens import parse_query
 from gongshu.settings import get_settings
@@ -263,10 +270,13 @@ def _facets(
 
 
 #: ``fq`` fields the search index filters on, and the facets it counts (CKAN name → index).
-_INDEXED_FILTERS = frozenset({"organization", "owner_org", "groups", "update_cycle", "open_type"})
+_INDEXED_FILTERS = frozenset(
+    {"organization", "owner_org", "groups", "tags", "update_cycle", "open_type"}
+)
 _INDEXED_FACETS = {
     "organization": "agency_id",
     "groups": "domain",
+    "tags": TAG_FACET,
     "update_cycle": "update_cycle",
     "open_type": "open_type",
 }
@@ -302,6 +312,8 @@ def _indexed_filters(session: Session, terms: list[Term]) -> dict[str, str] | No
             if len(domains) > 1:  # two domains share the name: the index filters one
                 return None
             name, value = "domain", next(iter(domains), "\0")
+        elif term.field == "tags":
+            name = "tag"
         else:
             name = term.field
         if out.get(name, value) != value:
@@ -327,6 +339,8 @@ def _indexed(
         return None
     if not all(f in _INDEXED_FACETS for f in facet_fields):
         return None
+    if "tags" in facet_fields and not 0 <= facet_limit <= TAG_FACET_SIZE:
+        return None  # the index counts the most common tags only
     filters = _indexed_filters(session, terms)
     if filters is None:
         return None

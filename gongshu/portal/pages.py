@@ -53,6 +53,8 @@ FACETS: tuple[tuple[str, str], ...] = (
     ("agency_id", N_("提供机构")),
     ("update_cycle", N_("更新周期")),
     ("open_type", N_("开放属性")),
+    ("format", N_("资源格式")),
+    ("tag", N_("标签")),
 )
 SORTS: tuple[tuple[str, str], ...] = (
     ("relevance", N_("相关度")),
@@ -121,7 +123,13 @@ class SearchView:
         return min(self.result.total, self.result.page * self.result.per_page)
 
 
-_QUERY_KEYS = ("q", "domain", "agency_id", "update_cycle", "open_type", "sort", "page", "per_page")
+_QUERY_KEYS = (
+    "q",
+    *(name for name, _title in FACETS),
+    "sort",
+    "page",
+    "per_page",
+)
 
 
 def run_search(

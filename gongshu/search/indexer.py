@@ -2,9 +2,10 @@
 
 A listener on every session's ``after_flush`` collects the catalog entries a flush touched —
 new, changed or deleted entries, changed or removed fields, renamed agencies — and rewrites
-their ``search_token`` and ``search_doc`` rows with Core statements on the flush's own
-connection. No service has to remember to call it, and a rolled-back write leaves no trace
-in the index. ``reindex`` rebuilds everything (``gongshu search reindex``) or a given set.
+their ``search_token``, ``search_doc`` and ``search_tag`` rows with Core statements on the
+flush's own connection. No service has to remember to call it, and a rolled-back write
+leaves no trace in the index. ``reindex`` rebuilds everything (``gongshu search reindex``)
+or a given set.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from gongshu.catalog.models import Dataset, Field
 from gongshu.orgs.models import Agency
 from gongshu.search.models import (
     FACET_COLUMNS,
+    TAG_CHARS,
     PinyinOverride,
     SearchDoc,
     SearchFacet,
+    SearchTag,
     SearchToken,
 )
 from gongshu.search.tokens import Overrides, document_tokens, title_sort_key
@@ -35,7 +38,7 @@ FacetValues = tuple[Any, ...]
 
 
 def facet_values(row: Any) -> FacetValues:
-    """The nine facet values of a row (mapping or object) as stored: enums as strings."""
+    """The facet values of a row (mapping or object) as stored: enums as strings."""
     get = row.get if isinstance(row, dict) else lambda n: getattr(row, n)
     return tuple(getattr(v, "value", v) for v in (get(n) for n in FACET_COLUMNS))
 
@@ -82,15 +85,25 @@ def _chunks(ids: Sequence[int], size: int = _BATCH) -> Iterable[Sequence[int]]:
         yield ids[i : i + size]
 
 
+def tag_values(tags: Any) -> list[str]:
+    """An entry's tags as the index holds them: trimmed, cut to ``TAG_CHARS``, each once."""
+    if not isinstance(tags, list):
+        return []
+    cut = (str(t).strip()[:TAG_CHARS].strip() for t in tags if t is not None)
+    return list(dict.fromkeys(t for t in cut if t))
+
+
 def index_rows(
     ids: Sequence[int], conn: Connection, overrides: Overrides
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The ``search_doc`` and ``search_token`` rows of the given entries (as they are now)."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``search_doc``, ``search_token`` and ``search_tag`` rows of the given entries
+    (as they are now)."""
     docs: list[dict[str, Any]] = []
     tokens: list[dict[str, Any]] = []
+    tags: list[dict[str, Any]] = []
     columns = [getattr(Dataset, c) for c in _DOC_COLUMNS]
     rows = conn.execute(
-        select(Dataset.id, Dataset.title, Dataset.description, Agency.name, *columns)
+        select(Dataset.id, Dataset.title, Dataset.description, Agency.name, Dataset.tags, *columns)
         .join(Agency, Agency.id == Dataset.agency_id)
         .where(Dataset.id.in_(ids))
     ).all()
@@ -99,10 +112,10 @@ def index_rows(
         select(Field.dataset_id, Field.label).where(Field.dataset_id.in_(ids))
     ):
         labels.setdefault(int(dataset_id), []).append(str(text))
-    values_of = {int(r[0]): dict(zip(_DOC_COLUMNS, r[4:], strict=True)) for r in rows}
+    values_of = {int(r[0]): dict(zip(_DOC_COLUMNS, r[5:], strict=True)) for r in rows}
     keys = facet_ids(conn, (facet_values(v) for v in values_of.values()))
     for row in rows:
-        dataset_id, title, description, agency_name = row[:4]
+        dataset_id, title, description, agency_name, tag_list = row[:5]
         values = values_of[int(dataset_id)]
         facet_id = keys[facet_values(values)]
         docs.append(
@@ -126,7 +139,10 @@ def index_rows(
             {"token": t, "dataset_id": dataset_id, "weight": w, "facet_id": facet_id}
             for t, w in sorted(weights.items())
         )
-    return docs, tokens
+        tags.extend(
+            {"tag": t, "dataset_id": dataset_id, "facet_id": facet_id} for t in tag_values(tag_list)
+        )
+    return docs, tokens, tags
 
 
 def reindex_ids(conn: Connection, ids: Iterable[int], overrides: Overrides | None = None) -> int:
@@ -137,12 +153,15 @@ def reindex_ids(conn: Connection, ids: Iterable[int], overrides: Overrides | Non
     overrides = overrides if overrides is not None else load_overrides(conn)
     for chunk in _chunks(unique):
         conn.execute(delete(SearchToken).where(SearchToken.dataset_id.in_(chunk)))
+        conn.execute(delete(SearchTag).where(SearchTag.dataset_id.in_(chunk)))
         conn.execute(delete(SearchDoc).where(SearchDoc.dataset_id.in_(chunk)))
-        docs, tokens = index_rows(chunk, conn, overrides)
+        docs, tokens, tags = index_rows(chunk, conn, overrides)
         if docs:
             conn.execute(insert(SearchDoc), docs)
         if tokens:
             conn.execute(insert(SearchToken), tokens)
+        if tags:
+            conn.execute(insert(SearchTag), tags)
     return len(unique)
 
 
@@ -150,6 +169,7 @@ def reindex_all(session: Session) -> int:
     """Rebuild the whole index in the session's transaction; returns the entries indexed."""
     conn = session.connection()
     conn.execute(delete(SearchToken))
+    conn.execute(delete(SearchTag))
     conn.execute(delete(SearchDoc))
     ids = [int(i) for i in conn.execute(select(Dataset.id).order_by(Dataset.id)).scalars()]
     return reindex_ids(conn, ids)

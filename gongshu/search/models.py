@@ -4,9 +4,11 @@
 extension is needed, so SQLite and PostgreSQL answer the same queries the same way.
 ``search_doc`` holds what sorting needs and, like every token row, the id of the entry's
 *facet key*: a ``search_facet`` row naming its agency, region, domain, classification, share
-and open types, level, update cycle and state. Facet counts, filters and visibility are
-decided on those few thousand keys, so a search never joins its matches to anything to
-count them, and never touches the (wide) ``dataset`` rows until it loads the page it shows.
+and open types, level, update cycle, state and resource format. ``search_tag`` holds each
+entry's tags (with its facet key too), for the tag filter and the tag facet. Facet counts,
+filters and visibility are decided on those few thousand keys, so a search never joins its
+matches to anything to count them, and never touches the (wide) ``dataset`` rows until it
+loads the page it shows.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from gongshu.db import Base, utcnow
 
 # Byte order on PostgreSQL whatever the database's locale, as on SQLite.
+#: Longer tags are cut to this many characters in the index.
+TAG_CHARS = 100
+
 SortKey = String(400).with_variant(String(400, collation="C"), "postgresql")
 
 
@@ -40,11 +45,12 @@ FACET_COLUMNS: tuple[str, ...] = (
     "level",
     "update_cycle",
     "state",
+    "format",
 )
 
 
 class SearchFacet(Base):
-    """One combination of the nine facet values that some catalog entry has (or had).
+    """One combination of the ten facet values that some catalog entry has (or had).
 
     Rows are only ever added, never changed: an id always means the same combination, so a
     process may cache them. An entry whose facets change gets another key.
@@ -64,6 +70,7 @@ class SearchFacet(Base):
     level: Mapped[str] = mapped_column(String(32))
     update_cycle: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(32))
+    format: Mapped[str] = mapped_column(String(32))
 
 
 class SearchToken(Base):
@@ -117,6 +124,31 @@ class SearchDoc(Base):
     title_sort: Mapped[str] = mapped_column(SortKey)
     facet_id: Mapped[int] = mapped_column(ForeignKey("search_facet.id"))
     updated_at: Mapped[dt.datetime]
+
+
+class SearchTag(Base):
+    """One tag of one catalog entry, as the entry's ``tags`` list holds it (trimmed).
+
+    Written with the entry's other index rows. ``facet_id`` is the entry's facet key, so
+    the tag facet is counted on these rows and ``search_facet`` alone (visibility and filters
+    are facet-key conditions), like the token counts; the tag filter reads the tag's range.
+    """
+
+    __tablename__ = "search_tag"
+    __table_args__ = (
+        PrimaryKeyConstraint(
+            "tag", "dataset_id", name="pk_search_tag", postgresql_include=["facet_id"]
+        ),
+        Index("ix_search_tag_dataset_id", "dataset_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    # Byte order on PostgreSQL too: the facet breaks ties by tag, as on SQLite.
+    tag: Mapped[str] = mapped_column(
+        String(TAG_CHARS).with_variant(String(TAG_CHARS, collation="C"), "postgresql")
+    )
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("dataset.id", ondelete="CASCADE"))
+    facet_id: Mapped[int] = mapped_column(Integer)
 
 
 class PinyinOverride(Base):

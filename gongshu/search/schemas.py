@@ -12,10 +12,12 @@ from gongshu.catalog.models import (
     DatasetState,
     Level,
     OpenType,
+    ResourceFormat,
     ShareType,
     UpdateCycle,
 )
 from gongshu.catalog.schemas import DatasetPage
+from gongshu.search.models import TAG_CHARS
 from gongshu.search.tokens import MAX_QUERY_CHARS
 
 SortKey = Literal["relevance", "updated", "title", "code"]
@@ -30,7 +32,11 @@ FACET_NAMES: tuple[str, ...] = (
     "level",
     "update_cycle",
     "state",
+    "format",
 )
+#: The tag facet: the most common tags among the matches (not a ``search_facet`` column).
+TAG_FACET = "tag"
+TAG_FACET_SIZE = 20
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
 #: Pages reach at most this many results deep (bounded pagination: no deep OFFSET scans).
@@ -57,6 +63,10 @@ class SearchFilter(BaseModel):
     level: Level | None = None
     update_cycle: UpdateCycle | None = None
     state: DatasetState | None = None
+    format: ResourceFormat | None = Field(default=None, description="resource format")
+    tag: str | None = Field(
+        default=None, max_length=TAG_CHARS, description="entries carrying this tag"
+    )
 
     @model_validator(mode="before")
     @classmethod

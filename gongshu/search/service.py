@@ -55,6 +55,7 @@ from gongshu.catalog.models import (
     DatasetState,
     Level,
     OpenType,
+    ResourceFormat,
     ShareType,
     UpdateCycle,
 )
@@ -72,11 +73,14 @@ from gongshu.search.models import (
     PinyinOverride,
     SearchDoc,
     SearchFacet,
+    SearchTag,
     SearchToken,
 )
 from gongshu.search.schemas import (
     FACET_NAMES,
     MAX_WINDOW,
+    TAG_FACET,
+    TAG_FACET_SIZE,
     PinyinOverrideIn,
     SearchFilter,
     SearchQuery,
@@ -108,10 +112,12 @@ _ENUMS: dict[str, type[Any]] = {
     "level": Level,
     "update_cycle": UpdateCycle,
     "state": DatasetState,
+    "format": ResourceFormat,
 }
 _FACET = SearchFacet.__table__
 _TOKEN = SearchToken.__table__
 _DOC = SearchDoc.__table__
+_TAG = SearchTag.__table__
 _DATASET = Dataset.__table__
 
 
@@ -333,8 +339,11 @@ def _visible(column: Any, visible_ids: Select[int] | None) -> ColumnElement[bool
 def _where(
     visibility: ColumnElement[bool], f: SearchFilter
 ) -> tuple[list[ColumnElement[bool]], Select[int] | None]:
-    """(conditions on ``search_facet``, visible entry ids or None) for the visibility rule
-    (the actor's, or the public one) and the filters."""
+    """(conditions on ``search_facet``, allowed entry ids or None) for the visibility rule
+    (the actor's, or the public one) and the filters.
+
+    The tag filter is the only one not on a facet key: it narrows the allowed ids to the
+    tag's range of ``search_tag``, which every step of a search already applies."""
     on_facet, on_ids = _on_facet(visibility)
     conditions: list[ColumnElement[bool]] = [on_facet]
     if f.state is None:  # entries withdrawn by a change request leave every list
@@ -346,6 +355,11 @@ def _where(
         if name in ("agency_id", "region_id") and not queries.valid_id(value):
             return [false()], on_ids
         conditions.append(_FACET.c[name] == getattr(value, "value", value))
+    if f.tag is not None:
+        tagged = select(_TAG.c.dataset_id).where(_TAG.c.tag == f.tag)
+        if on_ids is not None:
+            tagged = tagged.where(_TAG.c.dataset_id.in_(on_ids))
+        on_ids = tagged
     return conditions, on_ids
 
 
@@ -377,20 +391,22 @@ class _Counts:
 
 
 def _roll_up(rows: Iterable[Sequence[Any]], by_level: bool) -> _Counts:
-    """Rows of (nine facet values, score, entries) rolled up per facet, in Python."""
+    """Rows of (the facet values, score, entries) rolled up per facet, in Python."""
     per: dict[str, Counter[Any]] = {name: Counter() for name in FACET_NAMES}
     counters = [per[name] for name in FACET_NAMES]
     levels: Counter[int | None] = Counter()
     for row in rows:
         n = int(row[-1])
         levels[int(row[-2]) if by_level else None] += n
-        for counter, value in zip(counters, row, strict=False):  # the nine facet values
+        for counter, value in zip(counters, row, strict=False):  # the facet values
             counter[value] += n
     return _Counts(levels, per)
 
 
-#: ``grouping(<nine facet columns>, score)`` of the grouping set of each of them alone.
-_SETS = {(1 << 10) - 1 - (1 << (9 - i)): i for i in range(10)}
+#: ``grouping(<facet columns>, score)`` of the grouping set of each of them alone: every
+#: argument's bit set (not grouped) but its own (the first argument is the highest bit).
+_KEYS = len(FACET_NAMES) + 1
+_SETS = {(1 << _KEYS) - 1 - (1 << (_KEYS - 1 - i)): i for i in range(_KEYS)}
 
 
 def _count(
@@ -495,6 +511,38 @@ def _facets(conn: Connection, per: dict[str, Counter[Any]]) -> dict[str, list[Fa
     return out
 
 
+def _tag_facet(
+    conn: Connection,
+    facet_where: list[ColumnElement[bool]],
+    id_where: Select[int] | None,
+    matches: Select[int] | list[int] | None,
+) -> list[FacetCount]:
+    """The ``TAG_FACET_SIZE`` most common tags of the matches, most common first.
+
+    One grouped query over ``search_tag``: its rows carry their entry's facet key, so
+    visibility and filters are decided on ``search_facet`` as for the other facets, and
+    without words (``matches`` None) it is a plain GROUP BY over the visible entries' tags.
+    ``matches`` is the matching entries (a subquery, or the few ids already fetched, which
+    passed every condition already).
+    """
+    t = _TAG.c
+    n = func.count().label("n")
+    if isinstance(matches, list):
+        if not matches:
+            return []
+        stmt = select(t.tag, n).where(_among(conn, matches, t.dataset_id))
+    else:
+        stmt = (
+            select(t.tag, n)
+            .join_from(_TAG, _FACET, _FACET.c.id == t.facet_id)
+            .where(*facet_where, _visible(t.dataset_id, id_where))
+        )
+        if matches is not None:
+            stmt = stmt.where(t.dataset_id.in_(matches))
+    rows = conn.execute(stmt.group_by(t.tag).order_by(n.desc(), t.tag).limit(TAG_FACET_SIZE)).all()
+    return [FacetCount(str(tag), str(tag), int(k)) for tag, k in rows]
+
+
 #: A level of equal score is read in ``search_doc`` index order (probing each entry's tokens)
 #: rather than gathered and sorted, when it is at least this dense among all entries.
 _DENSE = 0.02
@@ -550,7 +598,7 @@ def search_datasets(
     per_page = query.per_page
     page = max(1, min(query.page, math.ceil(MAX_WINDOW / per_page)))
     facet_where, id_where = _where(visibility, query)
-    facets: dict[str, list[FacetCount]] = {name: [] for name in FACET_NAMES}
+    facets: dict[str, list[FacetCount]] = {name: [] for name in (*FACET_NAMES, TAG_FACET)}
     conn = session.connection()  # Core rows: no ORM bookkeeping for counts and ids
     df: dict[str, int] = {}
     if has_words:
@@ -584,6 +632,12 @@ def search_datasets(
     total = sum(counts.levels.values())
     if query.with_facets:
         facets = _facets(conn, counts.per)
+        matches: Select[int] | list[int] | None = None
+        if small is not None:
+            matches = [i for ids_ in small.values() for i in ids_]
+        elif has_words:
+            matches = select(_match(parsed, df).subquery("m").c.dataset_id)
+        facets[TAG_FACET] = _tag_facet(conn, facet_where, id_where, matches) if total else []
 
     # 2. The page, level by level of equal score (one level unless sorted by relevance).
     levels = sorted(counts.levels.items(), key=lambda kv: -(kv[0] or 0))

@@ -74,6 +74,33 @@ def test_search_facets_sort_and_paging(client: TestClient, open_city: OpenCity) 
     assert client.get("/dataset?open_type=nonsense&q=kongqi").status_code == 200
 
 
+def facet_counts(html: str, name: str) -> dict[str, int]:
+    """The values and counts a facet section of the page lists."""
+    section = html.split(f'data-facet="{name}"', 1)[1].split("</section>", 1)[0]
+    found = re.findall(
+        r'<a href="[^"]+"[^>]*>([^<]+)</a> <span class="count">(\d+)</span>', section
+    )
+    return {label: int(n) for label, n in found}
+
+
+def test_format_and_tag_facets_show_and_filter(client: TestClient, open_city: OpenCity) -> None:
+    html = page(client, "/dataset")
+    assert facet_counts(html, "format") == {"数据库": len(open_city.public)}
+    tags = facet_counts(html, "tag")
+    assert tags["企业登记"] == 1  # the draft 企业年度报告信息 carries it too: not counted
+    assert "人口" not in tags  # an entry the public may not see
+    assert 'href="/dataset?tag=%E4%BC%81%E4%B8%9A%E7%99%BB%E8%AE%B0"' in html
+    tagged = page(client, "/dataset?tag=企业登记")
+    assert results(tagged) == ["企业登记基本信息"]
+    assert "facet-clear" in tagged.split('data-facet="tag"', 1)[1].split("</section>", 1)[0]
+    assert results(page(client, "/dataset?format=database&q=gongjiao")) == results(
+        page(client, "/dataset?q=gongjiao")
+    )
+    assert results(page(client, "/dataset?format=api")) == []
+    theme = page(client, f"/theme/{theme_slug('生态环境')}")
+    assert facet_counts(theme, "tag") == {"排污许可": 1, "实时数据": 1, "空气质量": 1}
+
+
 def test_public_search_needs_no_login_and_keeps_the_catalog_rule(
     db: Session, open_city: OpenCity
 ) -> None:

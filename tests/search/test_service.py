@@ -82,6 +82,8 @@ def test_facets_count_the_matching_set_and_filter(
         "level",
         "update_cycle",
         "state",
+        "format",
+        "tag",
     }
     narrowed = search("监测", agency_id=agency.id)
     assert _titles(narrowed) == ["公共建筑空调能耗监测数据"]
