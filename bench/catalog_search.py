@@ -6,8 +6,9 @@ the same 100,000 entries made from the demo city's vocabulary (its titles, descr
 field labels, put in the city and its twelve districts, some with a year), indexes them with
 the real tokeniser (in bulk: one transaction of executemany inserts on SQLite, COPY on
 PostgreSQL, token rows gathered per token so they arrive in key order, the secondary indexes
-built after the load), then times 20 queries — Chinese, pinyin, initials, faceted; five match at
-least 10% of the entries — each with all facet counts, as the API asks for them.
+built after the load; tag rows too, a few tags per entry), then times 22 queries — Chinese,
+pinyin, initials, faceted, tagged; five match at least 10% of the entries — each with all
+facet counts (the 20 most common tags too), as the API asks for them.
 
 Run by hand: ``make bench`` or ``.venv/bin/python bench/catalog_search.py [N]``. The last line
 is one JSON object (``sqlite_p50_ms`` … ``postgres_p95_ms`` and more).
@@ -40,7 +41,7 @@ from gongshu.db import make_engine
 from gongshu.demo.data import AGENCIES, CITY, DISTRICTS, ENTRIES
 from gongshu.orgs.models import Agency, Region
 from gongshu.search import SearchQuery, search_datasets
-from gongshu.search.indexer import load_overrides
+from gongshu.search.indexer import load_overrides, tag_values
 from gongshu.search.models import FACET_COLUMNS, SearchDoc, SearchFacet
 from gongshu.search.tokens import Overrides, document_tokens, title_sort_key
 from gongshu.settings import Settings
@@ -52,6 +53,34 @@ PG_URL = os.environ.get(
 )
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 STATES = [DatasetState.PUBLISHED] * 8 + [DatasetState.DRAFT, DatasetState.SUBMITTED]
+#: Tags drawn for the entries (0–3 each, the first ones far more often), so the tag facet
+#: and the tag filter have work: a few tags are on a large share of the entries.
+TAGS = (
+    "民生",
+    "政务公开",
+    "实时数据",
+    "统计",
+    "营商环境",
+    "交通出行",
+    "生态环境",
+    "医疗健康",
+    "教育",
+    "文化旅游",
+    "农业农村",
+    "应急管理",
+    "城市建设",
+    "社会保障",
+    "市场监管",
+    "公共安全",
+    "科技创新",
+    "就业",
+    "养老",
+    "气象",
+    "水务",
+    "能源",
+    "住房",
+    "人口",
+)
 
 
 def log(message: str) -> None:
@@ -119,6 +148,9 @@ def entries(
     ``public``: every entry published and open (general_1 unconditional or conditional,
     general_2 conditional), as the open-data portal's search sees them."""
     rng = random.Random(20260101)
+    # Tags from a generator of their own: the other values stay what earlier runs had.
+    tag_rng = random.Random(20260102)
+    tag_weights = [1 / (k + 1) for k in range(len(TAGS))]
     district_names = {i: d.name for i, d in enumerate(DISTRICTS, start=2)}
     field_id = 0
     for i in range(1, N + 1):
@@ -161,7 +193,9 @@ def entries(
             "source_system": "",
             "published_on": None,
             "related_codes": [],
-            "tags": [],
+            "tags": list(
+                dict.fromkeys(tag_rng.choices(TAGS, tag_weights, k=tag_rng.randint(0, 3)))
+            ),
             "state": state.value,
             "created_by_id": None,
             "created_at": updated,
@@ -208,6 +242,9 @@ def entries(
 # --- loading ------------------------------------------------------------------------------
 
 
+TagRows = list[tuple[str, int, int]]  # (tag, dataset_id, facet_id)
+
+
 class Tokens:
     """Token rows gathered per token, each list in dataset order: sorted without a sort."""
 
@@ -238,14 +275,17 @@ def build(
     by_key: dict[str, list[tuple[int, int]]],
     overrides: Overrides,
     public: bool = False,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[Any], Tokens]:
-    """Every row to load: datasets, fields, facet keys, search docs and tokens."""
+) -> tuple[
+    list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[Any], Tokens, TagRows
+]:
+    """Every row to load: datasets, fields, facet keys, search docs, tokens and tags."""
     names = {a["id"]: a["name"] for a in agency_rows}
     datasets: list[dict[str, Any]] = []
     fields: list[dict[str, Any]] = []
     docs: list[dict[str, Any]] = []
     facet_keys: dict[tuple[Any, ...], int] = {}
     tokens = Tokens()
+    tags: TagRows = []
     for row, field_rows, weights in entries(by_key, names, overrides, public):
         values = tuple(row[c] for c in FACET_COLUMNS)
         facet_id = facet_keys.setdefault(values, len(facet_keys) + 1)
@@ -255,11 +295,14 @@ def build(
         datasets.append(row)
         fields.extend(field_rows)
         tokens.add(row["id"], facet_id, weights)
+        tags.extend((t, row["id"], facet_id) for t in tag_values(row["tags"]))
+    # In primary-key order (byte order of tags), as the tokens.
+    tags.sort(key=lambda r: (r[0].encode(), r[1]))
     facets = [
         {"id": i, **dict(zip(FACET_COLUMNS, values, strict=True))}
         for values, i in facet_keys.items()
     ]
-    return datasets, fields, facets, docs, tokens
+    return datasets, fields, facets, docs, tokens, tags
 
 
 def load(engine: Engine, postgres: bool, public: bool = False) -> dict[str, float]:
@@ -268,7 +311,7 @@ def load(engine: Engine, postgres: bool, public: bool = False) -> dict[str, floa
     agency_rows, by_key = agencies()
     with Session(engine) as session:
         overrides = load_overrides(session)
-    datasets, fields, facets, docs, tokens = build(agency_rows, by_key, overrides, public)
+    datasets, fields, facets, docs, tokens, tags = build(agency_rows, by_key, overrides, public)
     generated = time.perf_counter()
     tables = [
         (Region.__table__, regions()),
@@ -279,13 +322,14 @@ def load(engine: Engine, postgres: bool, public: bool = False) -> dict[str, floa
         (SearchDoc.__table__, docs),
     ]
     if postgres:
-        _load_postgres(engine, tables, tokens)
+        _load_postgres(engine, tables, tokens, tags)
     else:
-        _load_sqlite(engine, tables, tokens)
+        _load_sqlite(engine, tables, tokens, tags)
     return {
         "generate_s": round(generated - started, 1),
         "load_s": round(time.perf_counter() - generated, 1),
         "token_rows": tokens.count,
+        "tag_rows": len(tags),
     }
 
 
@@ -312,9 +356,13 @@ def _plain(value: Any) -> Any:
 
 
 def _load_sqlite(
-    engine: Engine, tables: list[tuple[Table, list[dict[str, Any]]]], tokens: Tokens
+    engine: Engine,
+    tables: list[tuple[Table, list[dict[str, Any]]]],
+    tokens: Tokens,
+    tags: TagRows,
 ) -> None:
-    """One transaction of executemany inserts; the secondary token index built afterwards."""
+    """One transaction of executemany inserts; the secondary token and tag indexes built
+    afterwards."""
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
@@ -322,6 +370,7 @@ def _load_sqlite(
         cur.execute("PRAGMA foreign_keys=OFF")
         cur.execute("PRAGMA synchronous=OFF")
         cur.execute("DROP INDEX ix_search_token_dataset_id")
+        cur.execute("DROP INDEX ix_search_tag_dataset_id")
         cur.execute("BEGIN")
         for table, rows in tables:
             names = [c.name for c in table.columns]
@@ -335,6 +384,8 @@ def _load_sqlite(
             tokens.sorted_rows(),
         )
         cur.execute("CREATE INDEX ix_search_token_dataset_id ON search_token (dataset_id)")
+        cur.executemany("INSERT INTO search_tag (tag, dataset_id, facet_id) VALUES (?, ?, ?)", tags)
+        cur.execute("CREATE INDEX ix_search_tag_dataset_id ON search_tag (dataset_id)")
         cur.execute("COMMIT")
         cur.execute("ANALYZE")
         raw.commit()
@@ -350,7 +401,10 @@ def _sqlite_value(value: Any) -> Any:
 
 
 def _load_postgres(
-    engine: Engine, tables: list[tuple[Table, list[dict[str, Any]]]], tokens: Tokens
+    engine: Engine,
+    tables: list[tuple[Table, list[dict[str, Any]]]],
+    tokens: Tokens,
+    tags: TagRows,
 ) -> None:
     """COPY everything in one transaction; token keys and indexes built after the load."""
     raw = engine.raw_connection()
@@ -359,6 +413,8 @@ def _load_postgres(
         cur.execute("SET maintenance_work_mem = '512MB'")
         cur.execute("ALTER TABLE search_token DROP CONSTRAINT pk_search_token")
         cur.execute("DROP INDEX ix_search_token_dataset_id")
+        cur.execute("ALTER TABLE search_tag DROP CONSTRAINT pk_search_tag")
+        cur.execute("DROP INDEX ix_search_tag_dataset_id")
         for table, rows in tables:
             names = [c.name for c in table.columns]
             with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
@@ -383,6 +439,14 @@ def _load_postgres(
             "PRIMARY KEY (token, dataset_id) INCLUDE (weight, facet_id)"
         )
         cur.execute("CREATE INDEX ix_search_token_dataset_id ON search_token (dataset_id)")
+        with cur.copy("COPY search_tag (tag, dataset_id, facet_id) FROM STDIN") as copy:
+            for row in tags:
+                copy.write_row(row)
+        cur.execute(
+            "ALTER TABLE search_tag ADD CONSTRAINT pk_search_tag "
+            "PRIMARY KEY (tag, dataset_id) INCLUDE (facet_id)"
+        )
+        cur.execute("CREATE INDEX ix_search_tag_dataset_id ON search_tag (dataset_id)")
         raw.commit()
         raw.driver_connection.autocommit = True  # type: ignore[union-attr]
         cur.execute("VACUUM ANALYZE")
@@ -436,6 +500,8 @@ def queries(by_key: dict[str, list[tuple[int, int]]]) -> list[tuple[str, Actor, 
         ("xinxi + agency", admin, q(q="xinxi", agency_id=scj)),
         ("region + state, by title", admin, q(region_id=7, state="published", sort="title")),
         ("信息 sorted by update", officer, q(q="信息", sort="updated")),
+        ("tag + format", admin, q(tag="统计", format="database")),
+        ("xinxi + tag", admin, q(q="xinxi", tag="民生")),
     ]
 
 

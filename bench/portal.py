@@ -5,7 +5,8 @@ CSV download — against pyarrow writing the same rows to CSV in the same run.
    made from the demo city's vocabulary (``bench/catalog_search.py``'s generator with every
    entry published and open), indexed with the real tokeniser. The portal's search
    (``search_datasets(..., public=True)`` as the anonymous reader, with every facet count, as
-   the ``/dataset`` page asks) is timed over Chinese, pinyin, initials and faceted queries.
+   the ``/dataset`` page asks) is timed over Chinese, pinyin, initials, faceted and tagged
+   queries.
 2. **Dataset page and download.** A second scratch platform (production settings, SQLite
    metadata) holds one public entry (unconditional, general_1) with N rows of market
    entities (``bench/_dataapi_rows.py``), written as a real version (Parquet + serving
@@ -77,6 +78,8 @@ def search_queries() -> list[tuple[str, dict[str, Any]]]:
         ("许可 + update_cycle", {"q": "许可", "update_cycle": "monthly"}),
         ("信息, newest first", {"q": "信息", "sort": "updated"}),
         ("by title, page 3", {"sort": "title", "page": 3}),
+        ("tag", {"tag": "统计"}),
+        ("xinxi + tag + format", {"q": "xinxi", "tag": "民生", "format": "database"}),
     ]
 
 

@@ -57,6 +57,9 @@ def _empty_index() -> None:
     bind = op.get_bind()
     if bind.execute(sa.text("SELECT 1 FROM dataset LIMIT 1")).first() is None:
         return
+    queued = sa.text("SELECT 1 FROM job WHERE kind = 'search.reindex' AND status = 'queued'")
+    if bind.execute(queued).first() is not None:
+        return
     now = gongshu.db.utcnow()
     op.bulk_insert(
         _JOB,
