@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gongshu.catalog.models import Dataset, ResourceFormat
 from gongshu.search import SearchQuery, SearchResult, search_datasets
 from gongshu.search.models import SearchTag
+from tests.factories import Person, api_headers, login
 
 Search = Callable[..., SearchResult]
 
@@ -94,3 +96,28 @@ def test_public_never_counts_a_hidden_entrys_tags(db: Session, corpus: dict[str,
     assert counts["环境"] == 3  # not the draft's
     assert public(tag="草稿专用").total == 0
     assert _facet(public(q="污染"), "tag") == {"环境": 1}
+
+
+def test_staff_list_api_and_export_offer_format_and_tags(
+    client: TestClient, db: Session, corpus: dict[str, Dataset], officer: Person
+) -> None:
+    _tag(db, corpus, TAGS)
+    login(client, officer)
+    page = client.get("/catalog?tag=环境")
+    assert page.status_code == 200
+    assert 'data-facet="format"' in page.text and 'data-facet="tag"' in page.text
+    assert "地表水水质监测数据" in page.text and "公交线路及站点信息" not in page.text
+    # The export link carries the filters, the format one renamed (format names the file's).
+    assert "resource_format=api" in client.get("/catalog?format=api").text
+    exported = client.get("/catalog/export?format=csv&tag=环境&resource_format=api")
+    assert exported.status_code == 200
+    text = exported.content.decode("utf-8-sig")
+    assert "地表水水质监测数据" in text and "排污许可信息" not in text
+    answer = client.get(
+        "/api/v1/datasets", params={"tag": "环境"}, headers=api_headers(client, officer)
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["total"] == 3  # the other agency's draft is not the officer's to see
+    assert {f["value"]: f["count"] for f in body["facets"]["tag"]}["环境"] == 3
+    assert {f["value"] for f in body["facets"]["format"]} == {"spreadsheet", "database", "api"}
