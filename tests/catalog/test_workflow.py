@@ -137,6 +137,7 @@ def expected(region: str, state: DatasetState, action: str, role: str) -> object
     return target if state in sources else Conflict
 
 
+@pytest.mark.role_matrix
 @pytest.mark.parametrize("region", ["city", "district"])
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("action", workflow.ACTIONS)

@@ -25,6 +25,8 @@ from tests.security.world import ROLES, World
 
 DUMP = os.environ.get("GONGSHU_AUTHZ_DUMP", "")
 
+pytestmark = pytest.mark.role_matrix
+
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     """(method, path template) of every route of the app, HEAD and static files left out."""

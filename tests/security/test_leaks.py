@@ -44,6 +44,8 @@ PURPOSE = "_purpose=安全核查"
 MASKED_ID = SECRET["person_id"][:6] + "*" * 8 + SECRET["person_id"][-4:]
 MASKED_NAME = SECRET["name"][0] + "*" * (len(SECRET["name"]) - 1)
 
+pytestmark = pytest.mark.role_matrix
+
 
 @dataclass(frozen=True)
 class Leak:
