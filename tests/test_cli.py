@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from gongshu.cli import app
@@ -22,6 +23,7 @@ def test_help_is_in_chinese_and_english() -> None:
     assert "导出" in sub.output and "Export" in sub.output
 
 
+@pytest.mark.storage_only  # the second instance is a SQLite file whatever the suite runs on
 def test_a_second_instance_is_chosen_by_the_environment(settings: Settings, tmp_path: Path) -> None:
     """Two databases, two data dirs: what one instance writes the other does not see."""
     outputs = []

@@ -180,6 +180,7 @@ def _big_batches(total: int, size: int) -> Iterator[pa.RecordBatch]:
         )
 
 
+@pytest.mark.storage_only  # the writers' memory, with no database
 @pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
 def test_streaming_keeps_memory_bounded(fmt: str) -> None:
     """400,000 rows (~60 MB of text) stream in chunks; Python memory stays under 16 MB and
