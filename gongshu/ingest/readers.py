@@ -39,6 +39,7 @@ import queue
 import re
 import threading
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,7 +202,7 @@ class ReadLimits:
 
 
 @dataclass
-class TableSource:
+class TableSource(ABC):
     """An opened file: its headers and a stream of batches (see the module docstring).
 
     ``issues`` grows while ``batches()`` is consumed; ``bytes_read`` is approximate
@@ -217,11 +218,11 @@ class TableSource:
     issues: list[CellIssue] = field(default_factory=list)
     bytes_read: int = 0
 
+    @abstractmethod
     def batches(self, batch_rows: int = 65_536) -> Iterator[tuple[pa.Int64Array, pa.RecordBatch]]:
         """Yield ``(row_numbers, batch)``; every column is ``pa.string()``."""
-        raise NotImplementedError
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 — a source holding nothing keeps this default
         """Release the file and any parser state."""
 
     def __enter__(self) -> TableSource:
@@ -454,9 +455,9 @@ class _RowSource(TableSource):
 
     max_cell_chars: int = 0
 
+    @abstractmethod
     def _rows(self) -> Iterator[tuple[int, list[Any]]]:
         """Yield ``(row number, cells)``; cells are values or ``_Bad`` markers."""
-        raise NotImplementedError
 
     def batches(self, batch_rows: int = 65_536) -> Iterator[tuple[pa.Int64Array, pa.RecordBatch]]:
         out = _RowBatcher(self.headers, batch_rows)
