@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from gongshu.catalog import service as catalog_service
 from gongshu.catalog.models import DatasetState
@@ -47,6 +48,24 @@ def _start(settings: Settings, code: str, path: Path) -> subprocess.Popen[bytes]
     )
 
 
+def _last_ingestion(factory: sessionmaker[Session]) -> int:
+    with factory() as session:
+        return session.scalar(select(func.max(Ingestion.id))) or 0
+
+
+def _wait_for_ingestion(
+    factory: sessionmaker[Session], child: subprocess.Popen[bytes], *, after: int
+) -> float:
+    """Polls until the child has put its ingestion on record; returns when it saw it."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if _last_ingestion(factory) > after:
+            return time.monotonic()
+        assert child.poll() is None, "the ingestion ended before it was on record"
+        time.sleep(0.01)
+    raise AssertionError("the ingestion never went on record")
+
+
 def test_killed_ingestions_leave_the_previous_version_serving(
     cli_settings: Settings, tmp_path: Path
 ) -> None:
@@ -75,16 +94,21 @@ def test_killed_ingestions_leave_the_previous_version_serving(
             assert first.version is not None
             dataset_id, code = dataset.id, dataset.code
 
-        # How long a whole run takes, so that the kills spread over all of it.
-        started = time.monotonic()
-        assert _start(scratch_settings, code, big).wait(timeout=300) == 0
+        # How long a run takes once its ingestion is on record, so that the kills spread over
+        # the work itself. The clock starts when the child's row appears, not at spawn: under
+        # load the interpreter's start-up alone can outlast a wall-clock guess.
+        child = _start(scratch_settings, code, big)
+        started = _wait_for_ingestion(factory, child, after=_last_ingestion(factory))
+        assert child.wait(timeout=300) == 0
         duration = time.monotonic() - started
 
         outcomes = set()
         for i in range(KILLS):
+            last = _last_ingestion(factory)
             child = _start(scratch_settings, code, big)
-            # From the middle of the reading to just past the end of the run.
-            time.sleep(duration * (0.3 + 0.75 * i / (KILLS - 1)))
+            _wait_for_ingestion(factory, child, after=last)
+            # From the start of the work to just past the end of the run.
+            time.sleep(duration * (1.05 * i / (KILLS - 1)))
             child.send_signal(signal.SIGKILL)
             child.wait()
             # The next start: the store's sweep and the ingestions' recovery.
