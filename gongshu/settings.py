@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     data_api_burst: int = Field(default=60, ge=1)
     data_api_xlsx_max_rows: int = Field(default=3_000_000, ge=1)
 
+    # Public search (docs/search.md, "Caching"): how many searches' counts each process
+    # keeps (0: none) and for how many seconds at most.
+    search_cache_entries: int = Field(default=1000, ge=0)
+    search_cache_seconds: int = Field(default=300, ge=1)
+
     # Public accounts and conditional opening (gongshu.opening, docs/opening.md): the
     # quota of every public user's API key (calls a day, requests a minute: the same for
     # every applicant), the provider's decision deadline in working days, how often usage

@@ -6,14 +6,20 @@ their ``search_token``, ``search_doc`` and ``search_tag`` rows with Core stateme
 flush's own connection. No service has to remember to call it, and a rolled-back write
 leaves no trace in the index. ``reindex`` rebuilds everything (``gongshu search reindex``)
 or a given set.
+
+A session whose transaction changed the index sets a new ``search_state`` token as the last
+statement before it commits (``before_commit``), so the token and the rows change together
+and the token's row is locked only for the commit itself; processes cache public search
+counts under it (``gongshu.search.cache``).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, event, func, insert, inspect, select
+from sqlalchemy import Connection, delete, event, func, insert, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, UOWTransaction
@@ -26,6 +32,7 @@ from gongshu.search.models import (
     PinyinOverride,
     SearchDoc,
     SearchFacet,
+    SearchState,
     SearchTag,
     SearchToken,
 )
@@ -167,6 +174,7 @@ def reindex_ids(conn: Connection, ids: Iterable[int], overrides: Overrides | Non
 
 def reindex_all(session: Session) -> int:
     """Rebuild the whole index in the session's transaction; returns the entries indexed."""
+    changed(session)
     conn = session.connection()
     conn.execute(delete(SearchToken))
     conn.execute(delete(SearchTag))
@@ -211,16 +219,62 @@ def touched_datasets(session: Session) -> set[int]:
     return ids
 
 
+#: ``session.info`` key: the session's transaction has changed the index.
+_CHANGED = "search_index_changed"
+
+
+def changed(session: Session) -> None:
+    """Note that the session's transaction wrote index rows: its commit sets a new token."""
+    session.info[_CHANGED] = True
+
+
+def has_changes(session: Session) -> bool:
+    """Whether the session holds index changes not yet committed (its reads see them, so
+    they must not be cached under the committed token)."""
+    return bool(session.info.get(_CHANGED))
+
+
+def state_token(conn: Connection) -> str | None:
+    """The index's current token (None: the row is missing, so nothing may be cached)."""
+    return conn.execute(select(SearchState.token).where(SearchState.id == 1)).scalar()
+
+
+def new_token(conn: Connection) -> None:
+    token = secrets.token_hex(8)
+    done = conn.execute(update(SearchState).where(SearchState.id == 1).values(token=token))
+    if not done.rowcount:
+        conn.execute(insert(SearchState).values(id=1, token=token))
+
+
 def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
     ids = touched_datasets(session)
     if ids:
         reindex_ids(session.connection(), ids)
+        changed(session)
+
+
+def _before_commit(session: Session) -> None:
+    # The commit's own flush comes after this event: flush first, so that its index
+    # changes are seen here.
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    if has_changes(session):
+        new_token(session.connection())
+
+
+def _after_commit(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 def install() -> None:
     """Listen to every session (idempotent)."""
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "after_flush", _after_flush)
+    for name, listener in (
+        ("after_flush", _after_flush),
+        ("before_commit", _before_commit),
+        ("after_commit", _after_commit),
+    ):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
 
 
 install()

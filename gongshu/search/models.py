@@ -164,3 +164,17 @@ class PinyinOverride(Base):
     pinyin: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SearchState(Base):
+    """One row: a token that changes whenever a transaction that changed the index commits.
+
+    Processes cache public search counts under it (``gongshu.search.cache``): a count read
+    under an old token is never served once the new one is visible. It is random, not a
+    counter, so that two databases copied from one never agree on it after a change.
+    """
+
+    __tablename__ = "search_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))

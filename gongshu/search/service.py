@@ -21,6 +21,7 @@ User text never reaches SQL except as bound parameters.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,12 +62,12 @@ from gongshu.catalog.models import (
 )
 from gongshu.db import unit_of_work
 from gongshu.errors import NotFound, PermissionDenied, ValidationFailed
-from gongshu.i18n import N_, translate
+from gongshu.i18n import N_, current_language, translate
 from gongshu.jobs import service as jobs
 from gongshu.labels import label
 from gongshu.orgs.models import Agency, Region
 from gongshu.portal.openness import public_clause
-from gongshu.search import indexer
+from gongshu.search import cache, indexer
 from gongshu.search.hits import DatasetHit, among, load_hits
 from gongshu.search.models import (
     FACET_COLUMNS,
@@ -94,6 +95,7 @@ from gongshu.search.tokens import (
     plain_pinyin,
     valid_override,
 )
+from gongshu.settings import get_settings
 
 #: Changing an override re-indexes up to this many entries at once; more go to a job.
 INLINE_REINDEX_LIMIT = 2000
@@ -578,6 +580,144 @@ def _levels(
     return out
 
 
+#: A cached public search keeps its matches' ids when there are at most this many.
+_KEEP_IDS = 5000
+
+
+def _cache_key(
+    session: Session, conn: Connection, query: SearchQuery, by_level: bool
+) -> tuple[Any, ...] | None:
+    """What a public search's counts depend on: the database and its index token, the
+    language of the labels, the words and filters (None: not to be cached, as when the
+    session's own uncommitted index changes are visible to it)."""
+    if indexer.has_changes(session):
+        return None
+    token = indexer.state_token(conn)
+    if token is None:
+        return None
+    wanted = sorted(
+        (name, str(value))
+        for name, value in query.active().items()
+        if name in SearchFilter.model_fields
+    )
+    return (
+        conn.engine.url.render_as_string(hide_password=False),
+        token,
+        current_language.get(),
+        tuple(wanted),
+        by_level,
+        query.with_facets,
+    )
+
+
+def _counted(
+    conn: Connection,
+    query: SearchQuery,
+    parsed: ParsedQuery,
+    has_words: bool,
+    by_level: bool,
+    facet_where: list[ColumnElement[bool]],
+    id_where: Select[int] | None,
+) -> (
+    tuple[
+        ParsedQuery,
+        dict[str, int],
+        _Counts,
+        dict[str, list[FacetCount]],
+        dict[int | None, list[int]] | None,
+    ]
+    | None
+):
+    """(the query without absent tokens, their frequencies, the counts, the facets, the
+    ids per level when few) of a search; None when no entry has one of its words."""
+    facets: dict[str, list[FacetCount]] = {name: [] for name in (*FACET_NAMES, TAG_FACET)}
+    df: dict[str, int] = {}
+    if has_words:
+        parsed, df = _present(conn, parsed)
+        if parsed.empty:
+            return None
+
+    # One grouped scan of the matches: how many per facet key (and score), nothing joined.
+    # When the query's rarest token is rare, its few matches are fetched once instead, and
+    # counted and paged from here.
+    small: dict[int | None, list[int]] | None = None
+    if has_words and _rare(parsed, df):
+        small, counts = _fetch_small(conn, parsed, df, facet_where, id_where, by_level)
+    else:
+        if has_words:
+            match = _match(parsed, df).subquery("m")
+            grouped = (
+                select(match.c.facet_id, match.c.score, func.count().label("n"))
+                .where(_visible(match.c.dataset_id, id_where))
+                .group_by(match.c.facet_id, match.c.score)
+            )
+        else:
+            d = _DOC.c
+            grouped = (
+                select(d.facet_id, literal(None).label("score"), func.count().label("n"))
+                .where(_visible(d.dataset_id, id_where))
+                .group_by(d.facet_id)
+            )
+        counts = _count(conn, grouped.subquery("g"), facet_where, by_level, query.with_facets)
+    if query.with_facets:
+        facets = _facets(conn, counts.per)
+        matches: Subquery | list[int] | None = None
+        if small is not None:
+            matches = [i for ids_ in small.values() for i in ids_]
+        elif has_words:
+            matches = _match(parsed, df).subquery("m")
+        total = sum(counts.levels.values())
+        facets[TAG_FACET] = _tag_facet(conn, facet_where, id_where, matches) if total else []
+    return parsed, df, counts, facets, small
+
+
+def _page_ids(
+    conn: Connection,
+    parsed: ParsedQuery,
+    df: dict[str, int],
+    levels: list[tuple[int | None, int]],
+    window: tuple[int, int],
+    sort: SortKey,
+    facet_where: list[ColumnElement[bool]],
+    id_where: Select[int] | None,
+    small: dict[int | None, list[int]] | None,
+) -> list[int]:
+    """The ids of a page of results, level by level of equal score (one level unless sorted
+    by relevance). ``parsed`` has no tokens when there are no words."""
+    start, size = window
+    has_words = bool(parsed.tokens)
+    ids: list[int] = []
+    allowed = select(_FACET.c.id).where(*facet_where)
+    entries = 0  # how many there are decides how to read a level, unless ids are known
+    if small is None:
+        entries = int(conn.execute(select(func.max(_DOC.c.dataset_id))).scalar() or 0)
+    order = _order("code" if sort == "relevance" else sort)
+    for score, n, offset, limit in _levels(levels, start, start + size):
+        # A dense level is read in the order's index, checking each entry as it comes
+        # (the facet check kept off its index, "+ 0", so the order's index is used);
+        # a sparse one is gathered through its own index and sorted.
+        dense = n >= _DENSE * entries
+        facet_id = _DOC.c.facet_id + 0 if dense else _DOC.c.facet_id
+        stmt = select(_DOC.c.dataset_id).where(
+            facet_id.in_(allowed), _visible(_DOC.c.dataset_id, id_where)
+        )
+        if small is not None:  # the level's ids are known: sort just those
+            stmt = select(_DOC.c.dataset_id).where(_among(conn, small[score]))
+        elif has_words and dense:
+            stmt = stmt.where(_probe(parsed, score))
+        elif has_words:  # a few entries: gather their ids, then sort just those
+            m = _match(parsed, df).subquery("m")
+            level = select(m.c.dataset_id).where(m.c.facet_id.in_(allowed))
+            if score is not None:
+                level = level.where(m.c.score == score)
+            level = level.where(_visible(m.c.dataset_id, id_where))
+            found = [int(i) for i in conn.execute(level).scalars()]
+            stmt = select(_DOC.c.dataset_id).where(_among(conn, found))
+        page_ids = conn.execute(stmt.order_by(*order).limit(limit).offset(offset))
+        ids.extend(int(i) for i in page_ids.scalars())
+    return ids
+
+
 def search_datasets(
     session: Session,
     actor: Actor | None,
@@ -606,46 +746,30 @@ def search_datasets(
     per_page = query.per_page
     page = max(1, min(query.page, math.ceil(MAX_WINDOW / per_page)))
     facet_where, id_where = _where(visibility, query)
-    facets: dict[str, list[FacetCount]] = {name: [] for name in (*FACET_NAMES, TAG_FACET)}
     conn = session.connection()  # Core rows: no ORM bookkeeping for counts and ids
-    df: dict[str, int] = {}
-    if has_words:
-        parsed, df = _present(conn, parsed)
-        if parsed.empty:
-            return SearchResult([], 0, page, per_page, sort, facets)
-
-    # 1. One grouped scan of the matches: how many per facet key (and score), nothing joined.
-    # When the query's rarest token is rare, its few matches are fetched once instead, and
-    # counted and paged from here.
     by_level = sort == "relevance" and has_words
+    settings = get_settings()
+    key = _cache_key(session, conn, query, by_level) if public else None
     small: dict[int | None, list[int]] | None = None
-    if has_words and _rare(parsed, df):
-        small, counts = _fetch_small(conn, parsed, df, facet_where, id_where, by_level)
+    if key is not None and (kept := cache.get(settings, key)) is not None:
+        parsed, df, counts, kept_facets, kept_small = kept
+        facets = {name: list(values) for name, values in kept_facets.items()}
+        if kept_small is not None:
+            small = {level: list(ids) for level, ids in kept_small.items()}
     else:
-        if has_words:
-            match = _match(parsed, df).subquery("m")
-            grouped = (
-                select(match.c.facet_id, match.c.score, func.count().label("n"))
-                .where(_visible(match.c.dataset_id, id_where))
-                .group_by(match.c.facet_id, match.c.score)
-            )
-        else:
-            d = _DOC.c
-            grouped = (
-                select(d.facet_id, literal(None).label("score"), func.count().label("n"))
-                .where(_visible(d.dataset_id, id_where))
-                .group_by(d.facet_id)
-            )
-        counts = _count(conn, grouped.subquery("g"), facet_where, by_level, query.with_facets)
+        counted = _counted(conn, query, parsed, has_words, by_level, facet_where, id_where)
+        if counted is None:
+            facets = {name: [] for name in (*FACET_NAMES, TAG_FACET)}
+            return SearchResult([], 0, page, per_page, sort, facets)
+        parsed, df, counts, facets, small = counted
+        if key is not None:
+            # The few matches' ids are kept too (compactly), so a rare query pages without
+            # gathering them again; a common query's are not worth the memory.
+            few = small is not None and sum(map(len, small.values())) <= _KEEP_IDS
+            kept_small = {k: array("q", v) for k, v in small.items()} if few and small else None
+            cache.put(settings, key, (parsed, df, counts, facets, kept_small))
+            facets = {name: list(values) for name, values in facets.items()}
     total = sum(counts.levels.values())
-    if query.with_facets:
-        facets = _facets(conn, counts.per)
-        matches: Subquery | list[int] | None = None
-        if small is not None:
-            matches = [i for ids_ in small.values() for i in ids_]
-        elif has_words:
-            matches = _match(parsed, df).subquery("m")
-        facets[TAG_FACET] = _tag_facet(conn, facet_where, id_where, matches) if total else []
 
     # 2. The page, level by level of equal score (one level unless sorted by relevance).
     levels = sorted(counts.levels.items(), key=lambda kv: -(kv[0] or 0))
@@ -654,34 +778,16 @@ def search_datasets(
         start, size = window
     ids: list[int] = []
     if total and start < total:
-        allowed = select(_FACET.c.id).where(*facet_where)
-        entries = 0  # how many there are decides how to read a level, unless ids are known
-        if small is None:
-            entries = int(conn.execute(select(func.max(_DOC.c.dataset_id))).scalar() or 0)
-        order = _order("code" if sort == "relevance" else sort)
-        for score, n, offset, limit in _levels(levels, start, start + size):
-            # A dense level is read in the order's index, checking each entry as it comes
-            # (the facet check kept off its index, "+ 0", so the order's index is used);
-            # a sparse one is gathered through its own index and sorted.
-            dense = n >= _DENSE * entries
-            facet_id = _DOC.c.facet_id + 0 if dense else _DOC.c.facet_id
-            stmt = select(_DOC.c.dataset_id).where(
-                facet_id.in_(allowed), _visible(_DOC.c.dataset_id, id_where)
+        # A public page is kept as well (its ids: the entries themselves are read afresh).
+        page_key = None if key is None else (*key, sort, start, size)
+        if page_key is not None and (kept_ids := cache.get(settings, page_key)) is not None:
+            ids = list(kept_ids)
+        else:
+            ids = _page_ids(
+                conn, parsed, df, levels, (start, size), sort, facet_where, id_where, small
             )
-            if small is not None:  # the level's ids are known: sort just those
-                stmt = select(_DOC.c.dataset_id).where(_among(conn, small[score]))
-            elif has_words and dense:
-                stmt = stmt.where(_probe(parsed, score))
-            elif has_words:  # a few entries: gather their ids, then sort just those
-                m = _match(parsed, df).subquery("m")
-                level = select(m.c.dataset_id).where(m.c.facet_id.in_(allowed))
-                if score is not None:
-                    level = level.where(m.c.score == score)
-                level = level.where(_visible(m.c.dataset_id, id_where))
-                found = [int(i) for i in conn.execute(level).scalars()]
-                stmt = select(_DOC.c.dataset_id).where(_among(conn, found))
-            page_ids = conn.execute(stmt.order_by(*order).limit(limit).offset(offset))
-            ids.extend(int(i) for i in page_ids.scalars())
+            if page_key is not None:
+                cache.put(settings, page_key, tuple(ids))
 
     items = load_hits(conn, ids)
     return SearchResult(items, total, page, per_page, sort, facets)
@@ -734,6 +840,7 @@ def _affected(session: Session, phrase: str) -> list[int]:
 
 def _refresh(session: Session, phrase: str) -> tuple[int, int | None]:
     ids = _affected(session, phrase)
+    indexer.changed(session)  # the override alone changes how title sorts and tokens read
     if len(ids) > INLINE_REINDEX_LIMIT:
         job = jobs.enqueue(session, REINDEX_JOB, {"phrase": phrase})
         return 0, job.id
@@ -821,6 +928,7 @@ def _reindex_job(session: Session, payload: dict[str, Any]) -> dict[str, Any]:
         phrase = str(payload.get("phrase") or "")
         if not phrase:
             return {"reindexed": indexer.reindex_all(session)}
+        indexer.changed(session)
         return {"reindexed": indexer.reindex_ids(session.connection(), _affected(session, phrase))}
 
 
