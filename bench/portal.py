@@ -6,7 +6,9 @@ CSV download — against pyarrow writing the same rows to CSV in the same run.
    entry published and open), indexed with the real tokeniser. The portal's search
    (``search_datasets(..., public=True)`` as the anonymous reader, with every facet count, as
    the ``/dataset`` page asks) is timed over Chinese, pinyin, initials, faceted and tagged
-   queries.
+   queries: each one first with the per-process count cache empty (``search_cold_*``: the
+   first visitor to make that search), then repeated (``search_p50_ms``/``search_p95_ms``:
+   the visitors after, served from the cache until the index changes).
 2. **Dataset page and download.** A second scratch platform (production settings, SQLite
    metadata) holds one public entry (unconditional, general_1) with N rows of market
    entities (``bench/_dataapi_rows.py``), written as a real version (Parquet + serving
@@ -29,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import statistics
@@ -90,6 +91,7 @@ def bench_search(entries: int) -> dict[str, Any]:
     from gongshu.db import make_engine
     from gongshu.portal.openness import public_actor
     from gongshu.search import SearchQuery, search_datasets
+    from gongshu.search import cache as search_cache
     from gongshu.settings import Settings
 
     catalog_search.N = entries
@@ -102,11 +104,18 @@ def bench_search(entries: int) -> dict[str, Any]:
             log(f"   {catalog_search.load(engine, postgres=False, public=True)}")
             reader = public_actor()
             samples: list[float] = []
+            cold: list[float] = []
             per_query: dict[str, Any] = {}
             with Session(engine) as session:
                 for name, params in search_queries():
                     query = SearchQuery(**params)
+                    # Cold: the first time this search is made (the count cache empty).
+                    search_cache.clear()
+                    started = time.perf_counter()
                     result = search_datasets(session, reader, query, public=True)
+                    first = (time.perf_counter() - started) * 1000
+                    session.rollback()
+                    cold.append(first)
                     times = []
                     for _ in range(SEARCH_REPEAT):
                         started = time.perf_counter()
@@ -115,14 +124,24 @@ def bench_search(entries: int) -> dict[str, Any]:
                         session.rollback()
                     samples.extend(times)
                     p50 = statistics.median(times)
-                    per_query[name] = {"matches": result.total, "p50_ms": round(p50, 1)}
-                    log(f"   {name:28} {result.total:7,d} matches  p50 {p50:6.1f} ms")
+                    per_query[name] = {
+                        "matches": result.total,
+                        "cold_ms": round(first, 1),
+                        "p50_ms": round(p50, 1),
+                    }
+                    log(
+                        f"   {name:28} {result.total:7,d} matches  "
+                        f"cold {first:6.1f} ms  repeated p50 {p50:6.1f} ms"
+                    )
         finally:
             engine.dispose()
     samples.sort()
+    cold.sort()
     return {
         "search_p50_ms": round(statistics.median(samples), 1),
         "search_p95_ms": round(samples[int(len(samples) * 0.95) - 1], 1),
+        "search_cold_p50_ms": round(statistics.median(cold), 1),
+        "search_cold_p95_ms": round(cold[int(len(cold) * 0.95) - 1], 1),
         "search_queries": per_query,
     }
 
@@ -140,6 +159,11 @@ class MemorySampler(threading.Thread):
         self.root = psutil.Process(pid)
         self.peak = 0
         self.halt = threading.Event()
+        #: Set by the client once a tenth of the rows is in: from then on memory should stay
+        #: flat (what grows before is the first download's one-time cost: imports, pools).
+        self.settled = threading.Event()
+        self.at_settled = 0
+        self.peak_after = 0
 
     def rss(self) -> int:
         import psutil
@@ -154,7 +178,11 @@ class MemorySampler(threading.Thread):
 
     def run(self) -> None:
         while not self.halt.is_set():
-            self.peak = max(self.peak, self.rss())
+            rss = self.rss()
+            self.peak = max(self.peak, rss)
+            if self.settled.is_set():
+                self.at_settled = self.at_settled or rss
+                self.peak_after = max(self.peak_after, rss)
             self.halt.wait(0.02)
 
 
@@ -173,18 +201,30 @@ def page_times(url: str) -> dict[str, float]:
     }
 
 
-def download(url: str) -> dict[str, Any]:
-    """Fetch the CSV whole: bytes, rows (parsed, so the count is real) and seconds."""
+def download(url: str, expected: int, tenth: threading.Event) -> dict[str, Any]:
+    """Fetch the CSV whole: bytes, rows (parsed, so the count is real) and seconds.
+
+    The client parses with pyarrow's streaming CSV reader on one thread: Python's ``csv``
+    module parses about 550,000 rows a second here, slower than the server writes them, so
+    it measured the client rather than the download."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     started = time.perf_counter()
-    size = 0
     rows = 0
     with urllib.request.urlopen(url, timeout=600) as response:
-        text = io.TextIOWrapper(response, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
-        header = next(reader)
-        for _ in reader:
-            rows += 1
         size = int(response.headers.get("Content-Length") or 0)
+        header = next(csv.reader([response.readline().decode("utf-8-sig")]))
+        reader = pacsv.open_csv(
+            response,
+            read_options=pacsv.ReadOptions(column_names=header, use_threads=False),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string())),
+        )
+        for batch in reader:
+            rows += batch.num_rows
+            if rows * 10 >= expected:
+                tenth.set()
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "rows": rows, "columns": len(header), "bytes": size}
 
@@ -230,7 +270,7 @@ def bench_download(rows: int) -> dict[str, Any]:
             sampler = MemorySampler(server.pid)
             before = sampler.rss()
             sampler.start()
-            got = download(f"{base}/dataset/{slug}/download.csv")
+            got = download(f"{base}/dataset/{slug}/download.csv", rows, sampler.settled)
             sampler.halt.set()
             sampler.join()
         base_run = pyarrow_baseline(parquet_path)
@@ -242,7 +282,11 @@ def bench_download(rows: int) -> dict[str, Any]:
         f"pyarrow {base_run['rows']:,} rows in {base_run['seconds']:.1f} s "
         f"({arrow_rate:,.0f} rows/s); ratio {ratio:.2f}"
     )
-    log(f"   server memory: {before / 2**20:,.0f} MB before, peak {sampler.peak / 2**20:,.0f} MB")
+    log(
+        f"   server memory: {before / 2**20:,.0f} MB before, peak {sampler.peak / 2**20:,.0f} MB; "
+        f"{sampler.at_settled / 2**20:,.0f} MB a tenth of the way, "
+        f"{sampler.peak_after / 2**20:,.0f} MB at most after"
+    )
     return {
         **pages,
         "download_rows": got["rows"],
@@ -253,6 +297,11 @@ def bench_download(rows: int) -> dict[str, Any]:
         "download_rss_before_mb": round(before / 2**20, 1),
         "download_peak_rss_mb": round(sampler.peak / 2**20, 1),
         "download_rss_growth_mb": round((sampler.peak - before) / 2**20, 1),
+        # Flat memory: what the server holds grows no further once a tenth of the rows is out.
+        "download_rss_at_tenth_mb": round(sampler.at_settled / 2**20, 1),
+        "download_rss_growth_after_tenth_mb": round(
+            (sampler.peak_after - sampler.at_settled) / 2**20, 1
+        ),
         "rows_complete": got["rows"] == rows,
     }
 
@@ -270,10 +319,15 @@ def main() -> None:
         out["search_p50_ms"] <= TARGET_SEARCH_P50_MS
         and out["search_p95_ms"] <= TARGET_SEARCH_P95_MS
     )
+    out["search_cold_met"] = (
+        out["search_cold_p50_ms"] <= TARGET_SEARCH_P50_MS
+        and out["search_cold_p95_ms"] <= TARGET_SEARCH_P95_MS
+    )
     out["download_met"] = out["download_ratio_vs_pyarrow"] >= TARGET_DOWNLOAD_RATIO
     out["seconds"] = round(time.perf_counter() - started, 1)
     log(
-        f"== search p50 {out['search_p50_ms']} ms / p95 {out['search_p95_ms']} ms (targets "
+        f"== search p50 {out['search_p50_ms']} ms / p95 {out['search_p95_ms']} ms repeated, "
+        f"{out['search_cold_p50_ms']} / {out['search_cold_p95_ms']} ms the first time (targets "
         f"{TARGET_SEARCH_P50_MS:.0f}/{TARGET_SEARCH_P95_MS:.0f}); download "
         f"{out['download_ratio_vs_pyarrow']}× pyarrow (target ≥ {TARGET_DOWNLOAD_RATIO}), "
         f"peak {out['download_peak_rss_mb']} MB"

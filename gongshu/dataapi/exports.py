@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -221,37 +222,59 @@ class _Drain(io.RawIOBase):
 # --- CSV -------------------------------------------------------------------------------------
 
 
+#: First bytes of values a spreadsheet would read as a formula or control (``CSV_PREFIXED``).
+_RISKY_FIRST = np.array([CSV_PREFIXED.match(chr(b)) is not None for b in range(256)])
+
+
+def _risky(column: pa.Array) -> np.ndarray | None:
+    """Which values of a string column start with a ``CSV_PREFIXED`` character (None: none).
+
+    Read from the first byte of each value in Arrow's own buffers: the characters are ASCII,
+    and a UTF-8 continuation byte never starts a value. A regular expression over every
+    cell cost a quarter of a download's time.
+    """
+    n = len(column)
+    _validity, offsets_buffer, data_buffer = column.buffers()
+    if n == 0 or data_buffer is None or offsets_buffer is None:
+        return None
+    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[column.offset : column.offset + n + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    starts = offsets[:-1]
+    filled = np.greater(offsets[1:], starts)
+    first = np.zeros(n, dtype=np.uint8)
+    first[filled] = data[starts[filled]]
+    risky = _RISKY_FIRST[first] & filled
+    return risky if risky.any() else None
+
+
 def _guard_strings(batch: pa.RecordBatch) -> pa.RecordBatch:
     """String columns with the injection guard applied (vectorised)."""
     columns = []
     for column in batch.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            risky = pc.match_substring_regex(column, CSV_PREFIXED.pattern)
-            if pc.any(risky).as_py():
+            risky = _risky(column)
+            if risky is not None:
                 column = pc.if_else(
-                    risky, pc.binary_join_element_wise(pa.scalar("'"), column, ""), column
+                    pa.array(risky), pc.binary_join_element_wise(pa.scalar("'"), column, ""), column
                 )
         columns.append(column)
     return pa.record_batch(columns, names=batch.schema.names)
 
 
 def _csv(batches: Iterable[pa.RecordBatch], meta: ExportMeta, schema: pa.Schema) -> Iterator[bytes]:
-    sink = _Drain()
     titles = meta.column_titles(schema.names)
     header = ",".join('"' + t.replace('"', '""') + '"' for t in titles) + "\r\n"
     yield BOM + header.encode("utf-8")
     renamed = pa.schema([pa.field(f"c{i}", f.type) for i, f in enumerate(schema)])
-    writer = pacsv.CSVWriter(
-        sink, renamed, write_options=pacsv.WriteOptions(include_header=False, eol="\r\n")
-    )
+    options = pacsv.WriteOptions(include_header=False, eol="\r\n")
     for batch in batches:
         guarded = _guard_strings(batch)
-        writer.write_batch(pa.record_batch(guarded.columns, schema=renamed))
-        if chunk := sink.take():
+        # Each batch into one Arrow buffer: no Python call per block the writer emits.
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(pa.record_batch(guarded.columns, schema=renamed), sink, options)
+        if chunk := sink.getvalue().to_pybytes():
             yield chunk
-    writer.close()
-    if tail := sink.take():
-        yield tail
 
 
 # --- JSON and NDJSON -----------------------------------------------------------------------
