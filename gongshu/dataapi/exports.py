@@ -255,9 +255,9 @@ def _guard_strings(batch: pa.RecordBatch) -> pa.RecordBatch:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             risky = _risky(column)
             if risky is not None:
-                column = pc.if_else(
-                    pa.array(risky), pc.binary_join_element_wise(pa.scalar("'"), column, ""), column
-                )
+                quote, nothing = pa.scalar("'", column.type), pa.scalar("", column.type)
+                prefixed = pc.binary_join_element_wise(quote, column, nothing)
+                column = pc.if_else(pa.array(risky), prefixed, column)
         columns.append(column)
     return pa.record_batch(columns, names=batch.schema.names)
 

@@ -209,3 +209,19 @@ def test_streaming_keeps_memory_bounded(fmt: str) -> None:
     assert written > (40 * 2**20 if fmt != "parquet" else 2**20)  # Parquet compresses
     assert peak < 16 * 2**20, f"Python peak {peak / 2**20:.1f} MiB"
     assert arrow_peak < 32 * 2**20, f"Arrow peak {arrow_peak / 2**20:.1f} MiB"
+
+
+def test_the_csv_guard_reads_first_bytes_of_any_slice() -> None:
+    values = ["\tx", "\rx", "=a", "安全", "", None, "a=b", "-", "éclair", "@", "'", "+1", "x"]
+    for array in (pa.array(values), pa.array(values, type=pa.large_string())):
+        for start in (0, 3):  # a slice: its offsets start inside the buffer
+            sliced = array.slice(start)
+            batch = pa.record_batch([sliced], names=["v"])
+            guarded = exports._guard_strings(batch).column(0).to_pylist()
+            expected = [
+                None if v is None else ("'" + v if exports.CSV_PREFIXED.match(v) else v)
+                for v in values[start:]
+            ]
+            assert guarded == expected
+    clean = pa.record_batch([pa.array(["a", "b"])], names=["v"])
+    assert exports._guard_strings(clean).column(0).to_pylist() == ["a", "b"]
