@@ -2,59 +2,69 @@
 
 from __future__ import annotations
 
-import typer
+import importlib
+from typing import Any
 
-from gongshu.audit.cli import app as audit_app
-from gongshu.auth.cli import app as user_app
-from gongshu.catalog.cli import app as catalog_app
+import typer
+import typer.core
+
 from gongshu.cli_support import bi, say
-from gongshu.demo.cli import app as demo_app
-from gongshu.feedback.cli import app as feedback_app
-from gongshu.gate.cli import app as masking_app
-from gongshu.governance.cli import app as governance_app
-from gongshu.ingest.cli import INGEST_HELP, ingest_command, versions_app
-from gongshu.ingest.pull_cli import app as pull_app
-from gongshu.jobs.cli import app as jobs_app
-from gongshu.notices.cli import app as notices_app
-from gongshu.opening.cli import app as opening_app
-from gongshu.orgs.cli import app as agency_app
-from gongshu.portalstats.cli import app as portal_app
-from gongshu.quality.cli import app as quality_app
-from gongshu.seal.cli import app as seal_app
-from gongshu.search.cli import app as search_app
 from gongshu.settings import get_settings
-from gongshu.share.cli import app as share_app
-from gongshu.systems.cli import app as systems_app
-from gongshu.verification.cli import app as verify_app
-from gongshu.workdays.cli import app as calendar_app
+
+#: Sub-commands and the modules that hold them, imported only when one of them runs (or
+#: help lists them all): importing every domain took seconds that every command paid.
+#: ``ingest`` is a single command; the others are groups.
+_LAZY: dict[str, tuple[str, str]] = {
+    "agency": ("gongshu.orgs.cli", "app"),
+    "user": ("gongshu.auth.cli", "app"),
+    "catalog": ("gongshu.catalog.cli", "app"),
+    "audit": ("gongshu.audit.cli", "app"),
+    "demo": ("gongshu.demo.cli", "app"),
+    "jobs": ("gongshu.jobs.cli", "app"),
+    "search": ("gongshu.search.cli", "app"),
+    "calendar": ("gongshu.workdays.cli", "app"),
+    "notices": ("gongshu.notices.cli", "app"),
+    "systems": ("gongshu.systems.cli", "app"),
+    "ingest": ("gongshu.ingest.cli", "ingest_app"),
+    "versions": ("gongshu.ingest.cli", "versions_app"),
+    "pull": ("gongshu.ingest.pull_cli", "app"),
+    "quality": ("gongshu.quality.cli", "app"),
+    "governance": ("gongshu.governance.cli", "app"),
+    "share": ("gongshu.share.cli", "app"),
+    "portal": ("gongshu.portalstats.cli", "app"),
+    "feedback": ("gongshu.feedback.cli", "app"),
+    "opening": ("gongshu.opening.cli", "app"),
+    "masking": ("gongshu.gate.cli", "app"),
+    "seal": ("gongshu.seal.cli", "app"),
+    "verify": ("gongshu.verification.cli", "app"),
+}
+
+
+class _LazyGroup(typer.core.TyperGroup):
+    """The root group: ``_LAZY``'s sub-commands are built the first time they are asked for."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        own = super().list_commands(ctx)
+        return [*own, *(name for name in _LAZY if name not in own)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in _LAZY and cmd_name not in self.commands:
+            module, attribute = _LAZY[cmd_name]
+            sub = getattr(importlib.import_module(module), attribute)
+            command = typer.main.get_command(sub)
+            command.name = cmd_name
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
-    help=bi("公数公共数据管理平台命令行工具"), no_args_is_help=True, add_completion=False
+    cls=_LazyGroup,
+    help=bi("公数公共数据管理平台命令行工具"),
+    no_args_is_help=True,
+    add_completion=False,
 )
 db_app = typer.Typer(help=bi("数据库结构迁移"), no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(agency_app, name="agency")
-app.add_typer(user_app, name="user")
-app.add_typer(catalog_app, name="catalog")
-app.add_typer(audit_app, name="audit")
-app.add_typer(demo_app, name="demo")
-app.add_typer(jobs_app, name="jobs")
-app.add_typer(search_app, name="search")
-app.add_typer(calendar_app, name="calendar")
-app.add_typer(notices_app, name="notices")
-app.add_typer(systems_app, name="systems")
-app.command("ingest", help=bi(INGEST_HELP))(ingest_command)
-app.add_typer(versions_app, name="versions")
-app.add_typer(pull_app, name="pull")
-app.add_typer(quality_app, name="quality")
-app.add_typer(governance_app, name="governance")
-app.add_typer(share_app, name="share")
-app.add_typer(portal_app, name="portal")
-app.add_typer(feedback_app, name="feedback")
-app.add_typer(opening_app, name="opening")
-app.add_typer(masking_app, name="masking")
-app.add_typer(seal_app, name="seal")
-app.add_typer(verify_app, name="verify")
 
 
 @app.command(help=bi("启动网页与接口服务"))

@@ -30,11 +30,13 @@ def test_every_setting_is_documented() -> None:
 
 
 def _commands(group: Any, prefix: str) -> list[str]:
-    # Typer vendors its own click, so look for sub-commands rather than a class.
-    if getattr(group, "commands", None):
+    # Typer vendors its own click, so look for sub-commands rather than a class; the root
+    # group builds its sub-commands when asked (list_commands/get_command), not up front.
+    if hasattr(group, "list_commands"):
+        ctx = typer.Context(group)
         out: list[str] = []
-        for name, sub in sorted(group.commands.items()):
-            out.extend(_commands(sub, f"{prefix} {name}"))
+        for name in sorted(group.list_commands(ctx)):
+            out.extend(_commands(group.get_command(ctx, name), f"{prefix} {name}"))
         return out
     return [prefix]
 

@@ -15,7 +15,6 @@ import typer
 from gongshu.auth.actor import Actor
 from gongshu.catalog.cli import _by_code, _officer
 from gongshu.cli_support import bi, cli_session, say
-from gongshu.i18n import N_
 from gongshu.ingest import history, service
 from gongshu.ingest.api import issue_reads
 from gongshu.ingest.models import IngestMode, IngestStatus, InvalidPolicy
@@ -33,9 +32,11 @@ def _actor(session: object, username: str | None) -> Actor:
     return _officer(session, username) if username else CLI_INGEST  # type: ignore[arg-type]
 
 
-INGEST_HELP = N_("把数据文件汇聚为目录条目的新版本")
+#: ``gongshu ingest``: one command (the root group names it).
+ingest_app = typer.Typer()
 
 
+@ingest_app.command("ingest", help=bi("把数据文件汇聚为目录条目的新版本"))
 def ingest_command(
     dataset: str = typer.Argument(..., help=bi("信息资源代码")),
     path: Path = typer.Argument(..., exists=True, dir_okay=False, help=bi("数据文件")),
