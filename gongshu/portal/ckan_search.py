@@ -10,7 +10,8 @@ Two ways to answer, with the same results:
 - **indexed** (``_indexed``): when every filter is one the search index holds
   (``organization``, ``owner_org``, ``groups``, ``tags``, ``update_cycle``, ``open_type``,
   one value, not negated), every facet too (``tags`` with a ``facet.limit`` of at most 20),
-  the order is ``name``, ``title_string`` or ``score desc`` and the window ends within
+  the order is ``name``, ``title_string``, ``score desc``, ``metadata_modified desc`` or
+  CKAN's default ``score desc, metadata_modified desc``, and the window ends within
   ``MAX_WINDOW``, the catalog's indexed search of public entries
   (``search_datasets(public=True)``) counts, facets and pages, so it scales to 100,000
   entries like the portal's search page;
@@ -26,7 +27,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -280,10 +281,14 @@ _INDEXED_FACETS = {
     "update_cycle": "update_cycle",
     "open_type": "open_type",
 }
-_INDEXED_SORTS: dict[tuple[tuple[str, bool], ...], SortKey] = {
-    (("name", False),): "code",
-    (("title_string", False),): "title",
-    (("score", True),): "relevance",
+#: CKAN orders the index can read: (the search's sort, how it orders equal scores).
+_INDEXED_SORTS: dict[tuple[tuple[str, bool], ...], tuple[SortKey, Literal["code", "updated"]]] = {
+    (("name", False),): ("code", "code"),
+    (("title_string", False),): ("title", "code"),
+    (("score", True),): ("relevance", "code"),
+    # CKAN's default; metadata_modified is the index's update time (metadata or live version).
+    (("score", True), ("metadata_modified", True)): ("relevance", "updated"),
+    (("metadata_modified", True),): ("updated", "code"),
 }
 
 
@@ -333,10 +338,11 @@ def _indexed(
     mincount: int,
 ) -> dict[str, Any] | None:
     """``package_search`` through the indexed search, or None when it cannot answer."""
-    sort = _INDEXED_SORTS.get(tuple(spec))
+    order = _INDEXED_SORTS.get(tuple(spec))
     start, rows = window
-    if sort is None or start + rows > MAX_WINDOW:
+    if order is None or start + rows > MAX_WINDOW:
         return None
+    sort, ties = order
     if not all(f in _INDEXED_FACETS for f in facet_fields):
         return None
     if "tags" in facet_fields and not 0 <= facet_limit <= TAG_FACET_SIZE:
@@ -350,7 +356,7 @@ def _indexed(
         )
     except ValueError:  # an unknown enum value or a query too long: the general path
         return None
-    result = search_datasets(session, None, query, public=True, window=(start, rows))
+    result = search_datasets(session, None, query, public=True, window=(start, rows), ties=ties)
     slugs: dict[str, str] = {}
     if "organization" in facet_fields:
         ids = [int(v.value) for v in result.facets.get("agency_id", [])]

@@ -1,7 +1,8 @@
 """Keeping the search index fresh: the same transaction that changes an entry re-indexes it.
 
 A listener on every session's ``after_flush`` collects the catalog entries a flush touched —
-new, changed or deleted entries, changed or removed fields, renamed agencies — and rewrites
+new, changed or deleted entries, changed or removed fields, renamed agencies, a new live
+version (its time is the entry's last update) — and rewrites
 their ``search_token``, ``search_doc`` and ``search_tag`` rows with Core statements on the
 flush's own connection. No service has to remember to call it, and a rolled-back write
 leaves no trace in the index. ``reindex`` rebuilds everything (``gongshu search reindex``)
@@ -37,6 +38,7 @@ from gongshu.search.models import (
     SearchToken,
 )
 from gongshu.search.tokens import Overrides, document_tokens, title_sort_key
+from gongshu.store.models import DatasetHead, DatasetVersion
 
 _BATCH = 500
 _DOC_COLUMNS = ("code", *FACET_COLUMNS, "updated_at")
@@ -110,8 +112,18 @@ def index_rows(
     tags: list[dict[str, Any]] = []
     columns = [getattr(Dataset, c) for c in _DOC_COLUMNS]
     rows = conn.execute(
-        select(Dataset.id, Dataset.title, Dataset.description, Agency.name, Dataset.tags, *columns)
+        select(
+            Dataset.id,
+            Dataset.title,
+            Dataset.description,
+            Agency.name,
+            Dataset.tags,
+            DatasetVersion.published_at,
+            *columns,
+        )
         .join(Agency, Agency.id == Dataset.agency_id)
+        .outerjoin(DatasetHead, DatasetHead.dataset_id == Dataset.id)
+        .outerjoin(DatasetVersion, DatasetVersion.id == DatasetHead.version_id)
         .where(Dataset.id.in_(ids))
     ).all()
     labels: dict[int, list[str]] = {}
@@ -119,10 +131,10 @@ def index_rows(
         select(Field.dataset_id, Field.label).where(Field.dataset_id.in_(ids))
     ):
         labels.setdefault(int(dataset_id), []).append(str(text))
-    values_of = {int(r[0]): dict(zip(_DOC_COLUMNS, r[5:], strict=True)) for r in rows}
+    values_of = {int(r[0]): dict(zip(_DOC_COLUMNS, r[6:], strict=True)) for r in rows}
     keys = facet_ids(conn, (facet_values(v) for v in values_of.values()))
     for row in rows:
-        dataset_id, title, description, agency_name, tag_list = row[:5]
+        dataset_id, title, description, agency_name, tag_list, published_at = row[:6]
         values = values_of[int(dataset_id)]
         facet_id = keys[facet_values(values)]
         docs.append(
@@ -131,7 +143,9 @@ def index_rows(
                 "code": values["code"],
                 "title_sort": title_sort_key(title, overrides),
                 "facet_id": facet_id,
-                "updated_at": values["updated_at"],
+                # The last change to the entry's metadata or its data (the live version):
+                # what "newest first" and CKAN's metadata_modified mean.
+                "updated_at": max(values["updated_at"], published_at or values["updated_at"]),
             }
         )
         weights = document_tokens(
@@ -203,7 +217,7 @@ def touched_datasets(session: Session) -> set[int]:
         if isinstance(obj, Dataset):
             if obj.id is not None:
                 ids.add(obj.id)
-        elif isinstance(obj, Field):
+        elif isinstance(obj, Field | DatasetHead):
             if obj.dataset_id is not None:
                 ids.add(obj.dataset_id)
         elif isinstance(obj, Agency) and obj in session.dirty and _changed(obj, ("name",)):

@@ -25,7 +25,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Column,
@@ -677,7 +677,7 @@ def _page_ids(
     df: dict[str, int],
     levels: list[tuple[int | None, int]],
     window: tuple[int, int],
-    sort: SortKey,
+    order: list[Any],
     facet_where: list[ColumnElement[bool]],
     id_where: Select[int] | None,
     small: dict[int | None, list[int]] | None,
@@ -691,7 +691,6 @@ def _page_ids(
     entries = 0  # how many there are decides how to read a level, unless ids are known
     if small is None:
         entries = int(conn.execute(select(func.max(_DOC.c.dataset_id))).scalar() or 0)
-    order = _order("code" if sort == "relevance" else sort)
     for score, n, offset, limit in _levels(levels, start, start + size):
         # A dense level is read in the order's index, checking each entry as it comes
         # (the facet check kept off its index, "+ 0", so the order's index is used);
@@ -725,6 +724,7 @@ def search_datasets(
     *,
     public: bool = False,
     window: tuple[int, int] | None = None,
+    ties: Literal["code", "updated"] = "code",
 ) -> SearchResult:
     """The catalog entries the actor may read that match ``query``: one page and facets.
 
@@ -738,6 +738,8 @@ def search_datasets(
 
     ``window=(offset, limit)`` reads that slice of the results instead of ``query.page``
     (CKAN's ``start``/``rows``); ``offset + limit`` must stay within ``MAX_WINDOW``.
+    ``ties`` orders entries of equal relevance: by code, or newest first (CKAN's default
+    ``score desc, metadata_modified desc``).
     """
     visibility = public_clause() if public else queries.visible_clause(require_login(actor))
     parsed = parse_query(query.q)
@@ -779,12 +781,13 @@ def search_datasets(
     ids: list[int] = []
     if total and start < total:
         # A public page is kept as well (its ids: the entries themselves are read afresh).
-        page_key = None if key is None else (*key, sort, start, size)
+        page_key = None if key is None else (*key, sort, ties, start, size)
         if page_key is not None and (kept_ids := cache.get(settings, page_key)) is not None:
             ids = list(kept_ids)
         else:
+            order = _order(ties if sort == "relevance" else sort)
             ids = _page_ids(
-                conn, parsed, df, levels, (start, size), sort, facet_where, id_where, small
+                conn, parsed, df, levels, (start, size), order, facet_where, id_where, small
             )
             if page_key is not None:
                 cache.put(settings, page_key, tuple(ids))
