@@ -269,12 +269,15 @@ def _csv(batches: Iterable[pa.RecordBatch], meta: ExportMeta, schema: pa.Schema)
     renamed = pa.schema([pa.field(f"c{i}", f.type) for i, f in enumerate(schema)])
     options = pacsv.WriteOptions(include_header=False, eol="\r\n")
     for batch in batches:
-        guarded = _guard_strings(batch)
-        # Each batch into one Arrow buffer: no Python call per block the writer emits.
-        sink = pa.BufferOutputStream()
-        pacsv.write_csv(pa.record_batch(guarded.columns, schema=renamed), sink, options)
-        if chunk := sink.getvalue().to_pybytes():
-            yield chunk
+        # A slice at a time, each into one Arrow buffer: no Python call per block the writer
+        # emits, and chunks of about a megabyte rather than a batch's ~7 MB, which kept
+        # the server's peak during a 5M-row download ~50 MB higher (bench/portal.py).
+        for part in _chunks(batch):
+            guarded = _guard_strings(part)
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(pa.record_batch(guarded.columns, schema=renamed), sink, options)
+            if chunk := sink.getvalue().to_pybytes():
+                yield chunk
 
 
 # --- JSON and NDJSON -----------------------------------------------------------------------
