@@ -15,6 +15,10 @@
    and sorted, always ending in the unique code, so both databases agree on order; its
    entries are loaded as plain rows (``gongshu.search.hits``).
 
+A public search keeps what steps 1–4 found (counts, facets, the page's ids) per process under
+the index token, until the index changes (``gongshu.search.cache``); its entries are always
+loaded afresh.
+
 User text never reaches SQL except as bound parameters.
 """
 
