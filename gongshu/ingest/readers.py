@@ -35,6 +35,7 @@ import datetime as dt
 import io
 import json
 import math
+import os
 import queue
 import re
 import threading
@@ -1055,6 +1056,7 @@ class _PacedFile(io.RawIOBase):
 
     def __init__(self, path: Path, stop: threading.Event) -> None:
         self._raw = path.open("rb", buffering=0)
+        self._size = os.fstat(self._raw.fileno()).st_size
         self._stop = stop
         self._ready = threading.Condition()
         self._reads = 0
@@ -1077,6 +1079,11 @@ class _PacedFile(io.RawIOBase):
             self._ready.notify_all()
 
     def readinto(self, buffer: Any) -> int:
+        if self.position >= self._size:
+            # At the end there is nothing to hold back: pyarrow's read-ahead asks for the
+            # end-of-file as soon as the last block is read, and waiting here made every
+            # file of one block take half a second longer.
+            return 0
         with self._ready:
             while not (self._reads - self._taken <= self.AHEAD or self._stop.is_set()):
                 if not self._ready.wait(self.PATIENCE) and not self._held:
