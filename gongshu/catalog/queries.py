@@ -38,6 +38,7 @@ from gongshu.i18n import N_, translate
 from gongshu.labels import label
 from gongshu.orgs.models import Agency
 from gongshu.pagination import Page
+from gongshu.search import indexer
 from gongshu.search.models import SearchTag
 
 MAX_PER_PAGE = 100
@@ -159,6 +160,7 @@ def list_datasets(
     actor = require_login(actor)
     page = max(1, page)
     per_page = max(1, min(per_page, MAX_PER_PAGE))
+    indexer.sync(session)  # the words and tag filters read the search index
     stmt = _filtered(actor, filters)
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     rows = session.scalars(
@@ -385,6 +387,7 @@ def export_catalog(
     apostrophe. The same data always gives the same bytes.
     """
     actor = require(actor, Perm.CATALOG_EXPORT)
+    indexer.sync(session)
     stmt = _filtered(actor, filters).options(selectinload(Dataset.agency))
     datasets = session.scalars(stmt.order_by(Dataset.code, Dataset.id)).all()
     entries, fields = _tables(datasets)

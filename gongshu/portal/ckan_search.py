@@ -40,6 +40,7 @@ from gongshu.portal import naming
 from gongshu.portal.ckan import action, package_dicts
 from gongshu.portal.ckan_schemas import Params, Term, parse_fq, parse_sort, split_query
 from gongshu.portal.openness import public_clause
+from gongshu.search import indexer
 from gongshu.search.models import SearchDoc, SearchToken
 from gongshu.search.schemas import (
     MAX_WINDOW,
@@ -409,6 +410,7 @@ def package_search(session: Session, actor: Actor, params: Params) -> dict[str, 
     (at most 1000), ``start``, ``sort`` (score, metadata_modified, metadata_created,
     title_string, name, id; asc or desc), ``facet.field`` (a JSON list), ``facet.limit``,
     ``facet.mincount``."""
+    indexer.sync(session)
     q_terms, words = split_query(params.text("q"), FQ_FIELDS | TEXT_FIELDS)
     words.extend(v for t in q_terms if t.field in TEXT_FIELDS for v in t.values)
     terms = [t for t in q_terms if t.field not in TEXT_FIELDS]

@@ -2,9 +2,11 @@
 
 A listener on every session's ``after_flush`` collects the catalog entries a flush touched —
 new, changed or deleted entries, changed or removed fields, renamed agencies, a new live
-version (its time is the entry's last update) — and rewrites
-their ``search_token``, ``search_doc`` and ``search_tag`` rows with Core statements on the
-flush's own connection. No service has to remember to call it, and a rolled-back write
+version (its time is the entry's last update). ``sync`` rewrites their ``search_token``,
+``search_doc`` and ``search_tag`` rows with Core statements on the session's own
+connection: before the transaction commits, and before anything in it reads the index (every
+reader calls ``sync`` first), so an entry that a workflow flushes five times in one
+transaction is indexed once. No service has to remember to call it, and a rolled-back write
 leaves no trace in the index. ``reindex`` rebuilds everything (``gongshu search reindex``)
 or a given set.
 
@@ -188,6 +190,7 @@ def reindex_ids(conn: Connection, ids: Iterable[int], overrides: Overrides | Non
 
 def reindex_all(session: Session) -> int:
     """Rebuild the whole index in the session's transaction; returns the entries indexed."""
+    sync(session)
     changed(session)
     conn = session.connection()
     conn.execute(delete(SearchToken))
@@ -199,6 +202,7 @@ def reindex_all(session: Session) -> int:
 
 def index_counts(session: Session) -> tuple[int, int]:
     """(catalog entries, indexed entries): unequal means ``gongshu search reindex`` is due."""
+    sync(session)
     entries = int(session.scalar(select(func.count()).select_from(Dataset)) or 0)
     indexed = int(session.scalar(select(func.count()).select_from(SearchDoc)) or 0)
     return entries, indexed
@@ -233,8 +237,10 @@ def touched_datasets(session: Session) -> set[int]:
     return ids
 
 
-#: ``session.info`` key: the session's transaction has changed the index.
+#: ``session.info`` keys: the session's transaction has changed the index; the entries its
+#: flushes touched that ``sync`` has not indexed yet.
 _CHANGED = "search_index_changed"
+_PENDING = "search_index_pending"
 
 
 def changed(session: Session) -> None:
@@ -260,18 +266,27 @@ def new_token(conn: Connection) -> None:
         conn.execute(insert(SearchState).values(id=1, token=token))
 
 
+def sync(session: Session) -> None:
+    """Flush the session and index the entries its flushes touched. Every reader of the
+    index calls this first, so that a transaction's searches see its own changes."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        reindex_ids(session.connection(), pending)
+
+
 def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
     ids = touched_datasets(session)
     if ids:
-        reindex_ids(session.connection(), ids)
+        session.info.setdefault(_PENDING, set()).update(ids)
         changed(session)
 
 
 def _before_commit(session: Session) -> None:
     # The commit's own flush comes after this event: flush first, so that its index
     # changes are seen here.
-    if session.new or session.dirty or session.deleted:
-        session.flush()
+    sync(session)
     if has_changes(session):
         new_token(session.connection())
 
@@ -280,12 +295,19 @@ def _after_commit(session: Session) -> None:
     session.info.pop(_CHANGED, None)
 
 
+def _after_soft_rollback(session: Session, previous: Any) -> None:
+    if previous.parent is None:  # the whole transaction: what it touched is undone
+        session.info.pop(_PENDING, None)
+        session.info.pop(_CHANGED, None)
+
+
 def install() -> None:
     """Listen to every session (idempotent)."""
     for name, listener in (
         ("after_flush", _after_flush),
         ("before_commit", _before_commit),
         ("after_commit", _after_commit),
+        ("after_soft_rollback", _after_soft_rollback),
     ):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)

@@ -745,6 +745,7 @@ def search_datasets(
     ``ties`` orders entries of equal relevance: by code, or newest first (CKAN's default
     ``score desc, metadata_modified desc``).
     """
+    indexer.sync(session)
     visibility = public_clause() if public else queries.visible_clause(require_login(actor))
     parsed = parse_query(query.q)
     has_words = bool(query.q.strip())
