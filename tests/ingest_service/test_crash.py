@@ -1,14 +1,14 @@
 """`gongshu ingest` killed with SIGKILL twenty times, from the Parquet write to the publish
 transaction: after the next start, the previous version (or a whole new one) serves, no
-ingestion stays "running", and no file is left that no version names."""
+ingestion stays "running", and no file is left that no version names.
+
+Each run is a process of its own (tests/forkserver.py) running the console command."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -24,28 +24,28 @@ from gongshu.settings import Settings
 from gongshu.store.models import DatasetVersion, VersionStatus
 from gongshu.store.storage import LocalStorage, get_storage
 from gongshu.store.versions import current_version, sweep_on_start
+from tests import forkserver
 from tests.factories import dataset_input, seed_officer
 from tests.ingest_service.conftest import HEADER, good_rows, registry_fields
 from tests.store.conftest import store_dirs
 
-ROOT = Path(__file__).resolve().parents[2]
 KILLS = 20
 ROWS = 40_000
 
 
-def _start(settings: Settings, code: str, path: Path) -> subprocess.Popen[bytes]:
+def _ingest(argv: list[str]) -> None:
+    from gongshu.cli import main
+
+    sys.argv = ["gongshu", *argv]
+    main()
+
+
+def _start(settings: Settings, code: str, path: Path) -> BaseProcess:
     env = {
-        **os.environ,
         "GONGSHU_DATABASE_URL": settings.sqlalchemy_url,
         "GONGSHU_DATA_DIR": str(settings.data_dir),
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "gongshu", "ingest", code, str(path), "--as", "officer1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return forkserver.start(env, _ingest, ["ingest", code, str(path), "--as", "officer1"])
 
 
 def _last_ingestion(factory: sessionmaker[Session]) -> int:
@@ -53,15 +53,13 @@ def _last_ingestion(factory: sessionmaker[Session]) -> int:
         return session.scalar(select(func.max(Ingestion.id))) or 0
 
 
-def _wait_for_ingestion(
-    factory: sessionmaker[Session], child: subprocess.Popen[bytes], *, after: int
-) -> float:
+def _wait_for_ingestion(factory: sessionmaker[Session], child: BaseProcess, *, after: int) -> float:
     """Polls until the child has put its ingestion on record; returns when it saw it."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if _last_ingestion(factory) > after:
             return time.monotonic()
-        assert child.poll() is None, "the ingestion ended before it was on record"
+        assert child.is_alive(), "the ingestion ended before it was on record"
         time.sleep(0.01)
     raise AssertionError("the ingestion never went on record")
 
@@ -99,7 +97,8 @@ def test_killed_ingestions_leave_the_previous_version_serving(
         # load the interpreter's start-up alone can outlast a wall-clock guess.
         child = _start(scratch_settings, code, big)
         started = _wait_for_ingestion(factory, child, after=_last_ingestion(factory))
-        assert child.wait(timeout=300) == 0
+        child.join(timeout=300)
+        assert child.exitcode == 0
         duration = time.monotonic() - started
 
         outcomes = set()
@@ -109,8 +108,8 @@ def test_killed_ingestions_leave_the_previous_version_serving(
             _wait_for_ingestion(factory, child, after=last)
             # From the start of the work to just past the end of the run.
             time.sleep(duration * (1.05 * i / (KILLS - 1)))
-            child.send_signal(signal.SIGKILL)
-            child.wait()
+            child.kill()  # SIGKILL
+            child.join()
             # The next start: the store's sweep and the ingestions' recovery.
             sweep_on_start(scratch_settings, factory)
             service.recover(scratch_settings, factory)

@@ -1,12 +1,13 @@
 """A writer process for the crash test: writes many batches, finishes and publishes.
 
-Run as ``python -m tests.store.crash_writer DATASET_ID`` with the scratch database and data
-directory in the environment; prints ``ready`` once imported so the parent can time its kill.
+Started by tests/forkserver.py with the scratch database and data directory in the
+environment; sets ``ready`` before it writes so the parent can time its kill, and
+``published`` once the version is live.
 """
 
 from __future__ import annotations
 
-import sys
+from multiprocessing.synchronize import Event
 
 import gongshu.models  # noqa: F401 — every table, for the foreign keys
 from gongshu.auth.actor import Actor
@@ -23,13 +24,13 @@ BATCHES = 40
 ROWS = 2000
 
 
-def main(dataset_id: int) -> None:
+def main(dataset_id: int, ready: Event, published: Event) -> None:
     settings = get_settings()
     storage = get_storage(settings)
     engine = make_engine(settings)
     template = [make_row(i) for i in range(ROWS)]
     batch = to_batch(template)
-    print("ready", flush=True)
+    ready.set()
     with make_session_factory(engine)() as session:
         dataset = session.get(Dataset, dataset_id)
         assert dataset is not None
@@ -47,8 +48,4 @@ def main(dataset_id: int) -> None:
             storage=storage,
             keep=100,
         )
-    print("published", flush=True)
-
-
-if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    published.set()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import psutil
@@ -21,27 +20,30 @@ from gongshu.store import rows
 from gongshu.store.models import DatasetVersion, VersionStatus
 from gongshu.store.storage import get_storage
 from gongshu.store.versions import VersionWriter, current_version, publish, sweep
+from tests import forkserver
 from tests.factories import dataset_input, seed_officer
+from tests.store import crash_writer
 from tests.store.conftest import SPECS, make_row, store_dirs, to_batch
 
 pytestmark = pytest.mark.storage_only
 
-ROOT = Path(__file__).resolve().parents[2]
+
+@dataclass
+class _Writer:
+    process: BaseProcess
+    ready: Event
+    published: Event
 
 
-def _run_child(settings: Settings, dataset_id: int) -> subprocess.Popen[str]:
+def _run_child(settings: Settings, dataset_id: int) -> _Writer:
     env = {
-        **os.environ,
         "GONGSHU_DATABASE_URL": settings.sqlalchemy_url,
         "GONGSHU_DATA_DIR": str(settings.data_dir),
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.store.crash_writer", str(dataset_id)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    ready, published = forkserver.CONTEXT.Event(), forkserver.CONTEXT.Event()
+    process = forkserver.start(env, crash_writer.main, dataset_id, ready, published)
+    assert ready.wait(120), "the writer never started"
+    return _Writer(process, ready, published)
 
 
 def _loaders(root: Path) -> list[int]:
@@ -91,23 +93,20 @@ def test_sigkilled_writers_leave_nothing_after_sweep(scratch_settings: Settings)
         # How long a whole write takes here, to spread the kills over it.
         started = time.monotonic()
         child = _run_child(scratch_settings, dataset.id)
-        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         ready_at = time.monotonic()
-        assert child.stdout.readline().strip() == "published"
+        assert child.published.wait(120)
         span = max(time.monotonic() - ready_at, 0.2)  # to the publish, not the process exit
-        child.communicate(timeout=120)
-        assert child.returncode == 0
+        child.process.join(120)
+        assert child.process.exitcode == 0
         assert time.monotonic() - started < 120
 
         published_before = 2
         interrupted = 0
         for _ in range(10):
             child = _run_child(scratch_settings, dataset.id)
-            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
             time.sleep(rng.uniform(0, span * 0.9))
-            child.send_signal(signal.SIGKILL)
-            child.wait(30)
-            child.stdout.close()
+            child.process.kill()  # SIGKILL
+            child.process.join(30)
             _no_loader_left(storage.root)
 
             with factory() as session:
