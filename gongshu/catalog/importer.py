@@ -71,6 +71,7 @@ from gongshu.errors import GongshuError, PermissionDenied, ValidationFailed
 from gongshu.i18n import N_, translate
 from gongshu.ingest.spec import IdentifierKind
 from gongshu.labels import LABELS
+from gongshu.search import indexer
 from gongshu.settings import Settings, get_settings
 from gongshu.validation import errors_from_pydantic
 
@@ -792,11 +793,13 @@ def import_catalog(
     # Each entry is created by the service in a session of its own on this transaction's
     # connection: its commit releases a savepoint, its rollback undoes that row only, and
     # nothing is final until this function commits (or rolls back) the outer transaction.
+    # The outer commit indexes the new entries for search, all at once.
     created: list[str] = []
     connection = session.connection()
     rows = Session(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    indexer.defer_to(rows, session)
     try:
         for entry, create in inputs:
             try:

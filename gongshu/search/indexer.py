@@ -241,6 +241,15 @@ def touched_datasets(session: Session) -> set[int]:
 #: flushes touched that ``sync`` has not indexed yet.
 _CHANGED = "search_index_changed"
 _PENDING = "search_index_pending"
+_OWNER = "search_index_owner"
+
+
+def defer_to(session: Session, owner: Session) -> None:
+    """Let ``owner`` index what ``session`` touches, when ``owner`` commits or reads the
+    index: for a session working inside ``owner``'s transaction (one savepoint per row of a
+    bulk import), so that the entries are indexed together, or not at all if ``owner``
+    rolls back. ``session`` itself must not read the index."""
+    session.info[_OWNER] = owner
 
 
 def changed(session: Session) -> None:
@@ -279,8 +288,9 @@ def sync(session: Session) -> None:
 def _after_flush(session: Session, _flush_context: UOWTransaction) -> None:
     ids = touched_datasets(session)
     if ids:
-        session.info.setdefault(_PENDING, set()).update(ids)
-        changed(session)
+        owner = session.info.get(_OWNER, session)
+        owner.info.setdefault(_PENDING, set()).update(ids)
+        changed(owner)
 
 
 def _before_commit(session: Session) -> None:

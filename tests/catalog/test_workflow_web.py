@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -15,7 +12,7 @@ from gongshu.catalog import changes, workflow
 from gongshu.catalog.models import DatasetState
 from gongshu.catalog.workflow_schemas import ChangeRequestCreate
 from gongshu.cli import app as cli_app
-from gongshu.settings import Settings, get_settings
+from gongshu.settings import Settings
 from tests.catalog.test_workflow import MONDAY, World, world_fixture  # noqa: F401 — fixture
 from tests.factories import api_headers, csrf_from, login
 
@@ -176,36 +173,32 @@ def test_change_request_pages(client: TestClient, world: World) -> None:
     assert "已删减" in client.get(page).text
 
 
-@pytest.fixture
-def cli_world(scratch_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    from gongshu.db import make_engine, make_session_factory
-    from gongshu.demo.loader import load_demo
+def test_cli_workflow(cli_settings: Settings) -> None:
+    from sqlalchemy.orm import Session
 
-    monkeypatch.setenv("GONGSHU_DATABASE_URL", scratch_settings.sqlalchemy_url)
-    get_settings.cache_clear()
-    engine = make_engine(scratch_settings)
-    with make_session_factory(engine)() as session:
-        load_demo(session)
-    engine.dispose()
-    try:
-        yield scratch_settings
-    finally:
-        get_settings.cache_clear()
+    from gongshu.auth import service as auth_service
+    from gongshu.auth.models import Role
+    from gongshu.auth.schemas import UserCreate
+    from gongshu.catalog import service as catalog_service
+    from gongshu.db import make_engine
+    from tests.factories import PASSWORD, SYSTEM, dataset_input, seed_officer
 
-
-def test_cli_workflow(cli_world: Settings) -> None:
-    from gongshu.catalog.models import Dataset
-    from gongshu.db import make_engine, make_session_factory
-
-    engine = make_engine(cli_world)
-    with make_session_factory(engine)() as session:
-        draft = session.scalars(
-            select(Dataset).where(Dataset.state == DatasetState.DRAFT).order_by(Dataset.id)
-        ).first()
-        assert draft is not None
-        code, officer = draft.code, draft.agency.chief_data_officer
-        assert officer is not None
-        username = officer.username
+    engine = make_engine(cli_settings)
+    with Session(engine) as session:
+        officer = seed_officer(session)
+        code = catalog_service.create_dataset(session, officer.actor, dataset_input()).code
+        username = officer.user.username
+        auth_service.create_user(
+            session,
+            SYSTEM,
+            UserCreate(
+                username="bureau",
+                display_name="大数据局",
+                password=PASSWORD,
+                region_id=officer.user.region_id,
+                roles=[Role.BUREAU_ADMIN],
+            ),
+        )
     engine.dispose()
     runner = CliRunner()
     r = runner.invoke(cli_app, ["catalog", "submit", code, "--as", username])

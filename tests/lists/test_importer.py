@@ -17,6 +17,7 @@ from gongshu.auth.models import Role
 from gongshu.catalog import importer
 from gongshu.catalog.models import Dataset, DatasetState, OpenType, ShareType
 from gongshu.errors import NotAuthenticated, PermissionDenied
+from gongshu.search.models import SearchDoc
 from gongshu.settings import get_settings
 from tests.factories import Person
 from tests.lists.conftest import entry_row, field_rows, fill
@@ -100,6 +101,7 @@ def test_500_rows_with_7_bad_report_all_and_save_nothing(db: Session, officer: P
     assert report.saved
     assert len(report.created) == 493
     assert count(db) == 493
+    assert count(db, SearchDoc) == 493  # indexed for search by the import's own commit
     assert audit_count(db, "dataset.create") == 493
     assert audit_count(db, "catalog.import") == 1
     states = set(db.scalars(select(Dataset.state)))
