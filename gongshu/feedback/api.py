@@ -33,6 +33,7 @@ from gongshu.feedback.schemas import (
     FeedbackIn,
     FeedbackRead,
     FeedbackReplyIn,
+    MyFeedbackRead,
     QueueCountsRead,
     ReasonIn,
     ReasonOnlyIn,
@@ -97,6 +98,10 @@ def appeal_read(session: Session, appeal: Appeal) -> AppealRead:
         session, tickets.APPEAL_TYPE, tickets.APPEAL_DEADLINE, [appeal.id]
     )
     left = queries._remaining(session, deadlines)
+    return _appeal_read(appeal, deadlines.get(appeal.id), left.get(appeal.id))
+
+
+def _appeal_read(appeal: Appeal, deadline: Deadline | None, remaining: int | None) -> AppealRead:
     return AppealRead(
         id=appeal.id,
         dataset_id=appeal.dataset_id,
@@ -108,7 +113,7 @@ def appeal_read(session: Session, appeal: Appeal) -> AppealRead:
         provider_statement=appeal.provider_statement,
         decision=appeal.decision,
         withdrawn=appeal.withdrawn,
-        deadline=deadline_read(deadlines.get(appeal.id), left.get(appeal.id)),
+        deadline=deadline_read(deadline, remaining),
         created_at=appeal.created_at,
         decided_at=appeal.decided_at,
     )
@@ -135,6 +140,7 @@ def demand_read(view: queries.DemandView) -> DemandRead:
         deadline=deadline_read(view.deadline, view.remaining),
         created_at=d.created_at,
         replied_at=d.replied_at,
+        moderation_reason=d.moderation_reason,
     )
 
 
@@ -152,6 +158,7 @@ def reuse_read(reuse: Reuse) -> ReuseRead:
         description=reuse.description,
         submitter=reuse.submitter,
         status=reuse.status.value,
+        moderation_reason=reuse.moderation_reason,
         datasets=[
             ReuseDatasetRead(id=d.id, title=d.title, slug=dataset_slug(d.code))
             for d in reuse.datasets
@@ -231,6 +238,24 @@ def file_feedback(
 ) -> FeedbackRead:
     objection = tickets.file_feedback(session, actor, dataset_id, data)
     return _one_ticket(session, objection.id)
+
+
+@router.get("/feedback/mine", response_model=MyFeedbackRead, summary="What I have sent")
+def my_feedback(session: SessionDep, actor: ActorDep) -> MyFeedbackRead:
+    """The caller's objections and error reports, demands, comments, rights appeals and
+    reuses, newest first and at most 200 of each, in every status: also those not yet
+    routed, and those held or refused by moderation (with the reason)."""
+    mine = queries.my_feedback(session, actor)
+    return MyFeedbackRead(
+        tickets=[feedback_read(t) for t in mine.tickets],
+        demands=[demand_read(v) for v in mine.demands],
+        comments=[comment_read(c) for c in mine.comments],
+        appeals=[
+            _appeal_read(a, mine.appeal_deadlines.get(a.id), mine.appeal_remaining.get(a.id))
+            for a in mine.appeals
+        ],
+        reuses=[reuse_read(r) for r in mine.reuses],
+    )
 
 
 @router.get("/feedback/{objection_id}", response_model=FeedbackRead, summary="One ticket")

@@ -304,6 +304,14 @@ def feedback_ticket(
     )
 
 
+# --- what one person has sent ------------------------------------------------------------------
+
+
+@router.get("/account/feedback", response_class=HTMLResponse)
+def my_feedback_page(request: Request, session: SessionDep, actor: OptionalActorDep) -> Response:
+    return render(request, "feedback/mine.html", {"mine": queries.my_feedback(session, actor)})
+
+
 # --- rights appeals ----------------------------------------------------------------------------
 
 

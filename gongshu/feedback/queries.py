@@ -9,6 +9,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, desc, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
@@ -236,6 +237,61 @@ def list_demands(
     order = [desc(DataDemand.votes)] if sort == "votes" else []
     stmt = stmt.order_by(*order, DataDemand.id.desc()).limit(per_page).offset((page - 1) * per_page)
     return Page(demand_views(session, actor, list(session.scalars(stmt))), total, page, per_page)
+
+
+# --- what one person has sent ------------------------------------------------------------------
+
+#: How many of each kind "my feedback" lists (newest first).
+MINE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Mine:
+    """What one signed-in person has sent the portal, newest first, each with its status,
+    reply and, where one runs, the reply deadline."""
+
+    tickets: list[Ticket]
+    demands: list[DemandView]
+    comments: list[Comment]
+    appeals: list[Appeal]
+    appeal_deadlines: dict[int, Deadline]
+    appeal_remaining: dict[int, int]
+    reuses: list[Reuse]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.tickets or self.demands or self.comments or self.appeals or self.reuses)
+
+
+def my_feedback(session: Session, actor: Actor | None, *, limit: int = MINE_LIMIT) -> Mine:
+    """The actor's objections and error reports, demands, comments, rights appeals and
+    reuses, in every status (also those not yet routed, or held or refused by moderation)."""
+    user_id = common.filer(actor).user_id
+
+    def newest(stmt: Select[Any], model: Any) -> list[Any]:
+        stmt = stmt.where(model.created_by_id == user_id).order_by(model.id.desc()).limit(limit)
+        return list(session.scalars(stmt))
+
+    objections = newest(_ticket_query(), Objection)
+    demands = newest(
+        select(DataDemand).options(
+            selectinload(DataDemand.agency), selectinload(DataDemand.dataset)
+        ),
+        DataDemand,
+    )
+    comments = newest(select(Comment).options(selectinload(Comment.dataset)), Comment)
+    appeals = newest(select(Appeal).options(selectinload(Appeal.dataset)), Appeal)
+    reuses = newest(select(Reuse).options(selectinload(Reuse.datasets)), Reuse)
+    appeal_deadlines = _deadlines(session, APPEAL_TYPE, APPEAL_DEADLINE, [a.id for a in appeals])
+    return Mine(
+        tickets=tickets(session, objections),
+        demands=demand_views(session, actor, demands),
+        comments=comments,
+        appeals=appeals,
+        appeal_deadlines=appeal_deadlines,
+        appeal_remaining=_remaining(session, appeal_deadlines),
+        reuses=reuses,
+    )
 
 
 # --- the bureau's moderation queues and an agency's replies ------------------------------------

@@ -92,6 +92,7 @@ class CommentRead(BaseModel):
     author_name: str
     text: str
     status: str
+    moderation_reason: str = Field("", description="Why moderation refused it, if it did")
     created_at: dt.datetime
 
 
@@ -166,6 +167,7 @@ class DemandRead(BaseModel):
     deadline: DeadlineRead | None
     created_at: dt.datetime
     replied_at: dt.datetime | None
+    moderation_reason: str = Field("", description="Why moderation refused it, if it did")
 
 
 class ReuseIn(_In):
@@ -198,6 +200,7 @@ class ReuseRead(BaseModel):
     description: str
     submitter: str
     status: str
+    moderation_reason: str = Field("", description="Why moderation refused it, if it did")
     datasets: list[ReuseDatasetRead]
     created_at: dt.datetime
 
@@ -218,6 +221,16 @@ class ResponseTimeRead(BaseModel):
 
 class ReasonOnlyIn(_In):
     reason: str = Field(min_length=2, max_length=2000)
+
+
+class MyFeedbackRead(BaseModel):
+    """Everything one signed-in person has sent the portal, newest first."""
+
+    tickets: list[FeedbackRead]
+    demands: list[DemandRead]
+    comments: list[CommentRead]
+    appeals: list[AppealRead]
+    reuses: list[ReuseRead]
 
 
 class QueueCountsRead(BaseModel):

@@ -9,7 +9,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from gongshu.feedback import demands, tickets
-from gongshu.feedback.schemas import CommentIn, DemandIn, FeedbackIn, ReasonIn, ReuseIn, RouteIn
+from gongshu.feedback.schemas import (
+    AppealIn,
+    CommentIn,
+    DemandIn,
+    FeedbackIn,
+    ReasonIn,
+    ReuseIn,
+    RouteIn,
+)
 from gongshu.portal.naming import dataset_slug
 from gongshu.workdays.models import Deadline
 from tests.factories import api_headers, csrf_from, login
@@ -242,3 +250,61 @@ def test_entry_page_shows_approved_reuses_and_public_feedback(db, town: Town, cl
     page = client.get(f"/dataset/{slug}")
     assert "空气质量早知道" in page.text and "监测时间时区有误" in page.text
     assert page.text.count("<h1") == 1
+
+
+def test_my_feedback_lists_what_i_sent_in_every_status(db, town: Town, client: TestClient):
+    alice = town.alice.actor
+    ticket = tickets.file_feedback(
+        db, alice, town.air.id, FeedbackIn(kind="error", text="监测点名称有错别字")
+    )
+    demand = demands.file_demand(
+        db, alice, DemandIn(title="共享单车停放点", description="希望开放共享单车停放点数据")
+    )
+    comment = tickets.post_comment(db, alice, town.air.id, CommentIn(text="广告内容请点击"))
+    tickets.moderate_comment(
+        db, town.bureau.actor, comment.id, ReasonIn(decision="reject", reason="含广告")
+    )
+    appeal = tickets.file_appeal(
+        db,
+        alice,
+        town.air.id,
+        AppealIn(text="数据中含有我的手机号码，请删除", contact="13800000000"),
+    )
+    reuse = demands.submit_reuse(
+        db,
+        alice,
+        ReuseIn(
+            title="空气日报小程序",
+            kind="app",
+            url="https://example.org/air",
+            description="每天推送空气质量",
+            submitter="爱丽丝",
+            dataset_ids=[town.air.id],
+        ),
+    )
+    tickets.file_feedback(
+        db, town.bob.actor, town.air.id, FeedbackIn(kind="objection", text="别人提交的异议内容")
+    )
+
+    assert client.get("/api/v1/feedback/mine").status_code == 401
+    body = client.get("/api/v1/feedback/mine", headers=api_headers(client, town.alice)).json()
+    assert [t["id"] for t in body["tickets"]] == [ticket.id]  # not Bob's
+    assert body["tickets"][0]["public_status"] == "received"  # not yet routed, still listed
+    assert [d["id"] for d in body["demands"]] == [demand.id]
+    [mine] = body["comments"]
+    assert mine["status"] == "rejected" and mine["moderation_reason"] == "含广告"
+    assert [a["id"] for a in body["appeals"]] == [appeal.id]
+    assert body["appeals"][0]["deadline"]["working_days"] > 0
+    assert [r["id"] for r in body["reuses"]] == [reuse.id]
+    bob = client.get("/api/v1/feedback/mine", headers=api_headers(client, town.bob)).json()
+    assert len(bob["tickets"]) == 1 and bob["demands"] == bob["appeals"] == bob["reuses"] == []
+
+    anonymous = client.get("/account/feedback", follow_redirects=False)
+    assert anonymous.status_code in (302, 303, 401)
+    login(client, town.alice)
+    assert 'href="/account/feedback"' in client.get("/account").text
+    page = client.get("/account/feedback").text
+    for text in ("我的反馈", "监测点", "共享单车停放点", "含广告", "空气日报小程序"):
+        assert text in page
+    assert f'/dataset/{dataset_slug(town.air.code)}/feedback/{ticket.id}"' in page
+    assert f'href="/appeals/{appeal.id}"' in page and "别人提交" not in page
