@@ -278,14 +278,20 @@ def _public_or_404(session: Session, ref: str) -> Dataset:
     return dataset
 
 
-def find_resource(session: Session, ref: str) -> tuple[Dataset, DatasetVersion, str]:
-    """The entry, live version and format a resource id names (404 unless it exists)."""
+def find_resource(
+    session: Session, ref: str, *, conditional: bool = False
+) -> tuple[Dataset, DatasetVersion, str]:
+    """The entry, live version and format a resource id names (404 unless it exists).
+
+    Resources are listed for open rows only; ``conditional=True`` also finds the rows of a
+    public entry opened on conditions, for ``datastore_search``, where the gate serves them
+    to approved applicants and refuses everyone else."""
     entry, sep, fmt = ref.strip().rpartition("-")
     if not sep or fmt not in naming.DOWNLOAD_FORMATS or not entry.isdigit():
         raise NotFound(MSG_NO_RESOURCE)
     dataset = naming.find_public(session, entry)
     version = live_versions(session, [dataset.id]).get(dataset.id) if dataset else None
-    if dataset is None or version is None or not rows_are_open(dataset):
+    if dataset is None or version is None or not (conditional or rows_are_open(dataset)):
         raise NotFound(MSG_NO_RESOURCE)
     return dataset, version, fmt
 

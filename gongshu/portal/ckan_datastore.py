@@ -234,7 +234,9 @@ def datastore_search(session: Session, actor: Actor, params: Params) -> dict[str
     ``sort`` ("field asc, other desc"), ``limit`` (at most 10000), ``offset`` (at most
     100000), ``include_total``, ``records_format`` (objects or lists). Read through the
     gate: what the caller may read, masked as the gate decides, and audited."""
-    dataset, version, _fmt = find_resource(session, params.required("resource_id", "id"))
+    dataset, version, _fmt = find_resource(
+        session, params.required("resource_id", "id"), conditional=True
+    )
     if params.has("distinct") and params.boolean("distinct", False):
         raise invalid("distinct", MSG_DISTINCT)
     records_format = params.text("records_format", "objects") or "objects"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -250,3 +251,47 @@ def test_daily_quota_on_the_data_api_and_ckan(
         headers={"X-CKAN-API-Key": key},
     )
     assert again.status_code == 429 and again.json()["success"] is False
+
+
+def test_ckan_datastore_serves_an_approved_applicant_only(
+    client: TestClient, db: Session, opening: Opening
+) -> None:
+    o = opening
+    from gongshu.auth import service as auth_service
+    from gongshu.auth.schemas import ApiKeyCreate
+    from gongshu.opening import service
+    from gongshu.opening.schemas import DecisionIn
+
+    resource = f"{o.contacts.id}-csv"
+
+    def search(key: str | None) -> Any:
+        headers = {"X-CKAN-API-Key": key} if key else {}
+        return client.get(
+            "/api/3/action/datastore_search", params={"resource_id": resource}, headers=headers
+        )
+
+    _row, key = auth_service.create_api_key(db, o.applicant, ApiKeyCreate(name="脚本"))
+    _row, other_key = auth_service.create_api_key(db, o.other_public, ApiKeyCreate(name="脚本"))
+    for refused in (search(None), search(key), search(other_key)):  # before the approval
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["__type"] == "Authorization Error"
+
+    application = submitted(db, o)
+    service.decide(
+        db,
+        o.provider,
+        application.id,
+        DecisionIn(outcome="approve", fields=["permit_no", "contact_name"]),
+        today=TODAY,
+    )
+    found = search(key)
+    assert found.status_code == 200, found.text
+    result = found.json()["result"]
+    assert result["total"] == len(o.rows)
+    assert {f["id"] for f in result["fields"]} == {"_id", "permit_no", "contact_name"}
+    names = {r["contact_name"] for r in result["records"]}
+    assert names and not names & {r["contact_name"] for r in o.rows}  # masked
+    assert search(other_key).status_code == 403  # one applicant's approval opens nothing else
+    # CKAN lists no resource for the entry, as for every conditional one
+    package = client.get("/api/3/action/package_show", params={"id": str(o.contacts.id)})
+    assert package.json()["result"]["resources"] == []
