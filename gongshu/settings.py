@@ -49,8 +49,10 @@ class Settings(BaseSettings):
     catalog_review_days: int = Field(default=2, ge=1, le=60)
     catalog_change_proposal_days: int = Field(default=15, ge=1, le=365)
     correction_days: int = Field(default=5, ge=1, le=60)
-    # Public feedback (gongshu.feedback): working days for the provider's reply to an
+    # Public feedback (gongshu.feedback): working days for the bureau to route (or screen
+    # out) an objection, error report or data demand, for the provider's reply to an
     # objection or error report, to a data demand, and for deciding a rights appeal.
+    feedback_route_days: int = Field(default=2, ge=1, le=30)
     feedback_reply_days: int = Field(default=10, ge=1, le=60)
     demand_reply_days: int = Field(default=15, ge=1, le=60)
     appeal_days: int = Field(default=5, ge=1, le=60)

@@ -43,6 +43,8 @@ from gongshu.workdays.service import close_deadline, open_deadline
 
 DEMAND_TYPE = "feedback_demand"
 DEMAND_DEADLINE = "feedback.demand"
+#: The bureau's deadline to route (or reject) a demand, from the day it is filed.
+DEMAND_ROUTE_DEADLINE = "feedback.demand_route"
 REUSE_TYPE = "feedback_reuse"
 PUBLIC_DEMAND_STATUSES = (DemandStatus.ROUTED, DemandStatus.ACCEPTED, DemandStatus.DECLINED)
 
@@ -135,6 +137,14 @@ def file_demand(session: Session, actor: Actor | None, data: DemandIn) -> DataDe
         )
         session.add(demand)
         session.flush()
+        open_deadline(
+            session,
+            object_type=DEMAND_TYPE,
+            object_id=demand.id,
+            kind=DEMAND_ROUTE_DEADLINE,
+            start=local_today(),
+            working_days=get_settings().feedback_route_days,
+        )
         common.tell(
             session,
             common.bureau(session),
@@ -177,6 +187,9 @@ def route_demand(
         demand.status = DemandStatus.ROUTED
         demand.routed_at = utcnow()
         demand.routed_by_id = actor.user_id
+        close_deadline(
+            session, object_type=DEMAND_TYPE, object_id=demand.id, kind=DEMAND_ROUTE_DEADLINE
+        )
         days = get_settings().demand_reply_days
         deadline = open_deadline(
             session,
@@ -220,6 +233,9 @@ def reject_demand(session: Session, actor: Actor | None, demand_id: int, reason:
             raise _state(demand.status)
         demand.status = DemandStatus.REJECTED
         demand.moderation_reason = reason
+        close_deadline(
+            session, object_type=DEMAND_TYPE, object_id=demand.id, kind=DEMAND_ROUTE_DEADLINE
+        )
         common.tell(
             session,
             [demand.created_by_id],

@@ -17,7 +17,12 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from gongshu.auth.actor import Actor
 from gongshu.catalog.models import Dataset
 from gongshu.feedback import common
-from gongshu.feedback.demands import DEMAND_DEADLINE, DEMAND_TYPE, PUBLIC_DEMAND_STATUSES
+from gongshu.feedback.demands import (
+    DEMAND_DEADLINE,
+    DEMAND_ROUTE_DEADLINE,
+    DEMAND_TYPE,
+    PUBLIC_DEMAND_STATUSES,
+)
 from gongshu.feedback.models import (
     Appeal,
     AppealStatus,
@@ -35,6 +40,7 @@ from gongshu.feedback.tickets import (
     APPEAL_TYPE,
     FEEDBACK_DEADLINE,
     OBJECT_TYPE,
+    ROUTE_DEADLINE,
     public_status,
 )
 from gongshu.governance.models import PUBLIC_OBJECTION_KINDS, Objection, ObjectionStatus
@@ -306,6 +312,9 @@ class Queues:
     comments: list[Comment] = field(default_factory=list)
     reuses: list[Reuse] = field(default_factory=list)
     appeals: list[tuple[Appeal, Deadline | None, int | None]] = field(default_factory=list)
+    #: The routing deadline (and working days left) of each waiting ticket and demand, by id.
+    objection_due: dict[int, tuple[Deadline, int | None]] = field(default_factory=dict)
+    demand_due: dict[int, tuple[Deadline, int | None]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -326,6 +335,14 @@ def _appeals(
     return [(a, deadlines.get(a.id), left.get(a.id)) for a in appeals]
 
 
+def _route_due(
+    session: Session, object_type: str, kind: str, ids: Sequence[int]
+) -> dict[int, tuple[Deadline, int | None]]:
+    deadlines = _deadlines(session, object_type, kind, ids)
+    left = _remaining(session, deadlines)
+    return {oid: (d, left.get(oid)) for oid, d in deadlines.items()}
+
+
 def moderation_queues(session: Session, actor: Actor | None, *, limit: int = 200) -> Queues:
     """The bureau's queues, oldest first (who waits longest comes first). A district
     bureau's hold what concerns its district's entries; demands and reuses are the city
@@ -337,19 +354,23 @@ def moderation_queues(session: Session, actor: Actor | None, *, limit: int = 200
     else:
         in_scope = Dataset.region_id == actor.region_id
     ours = select(Dataset.id).where(in_scope)
-    objections = session.scalars(
-        _ticket_query()
-        .where(
-            Objection.routed_at.is_(None),
-            Objection.status == ObjectionStatus.OPEN,
-            Objection.dataset_id.in_(ours),
+    objections = list(
+        session.scalars(
+            _ticket_query()
+            .where(
+                Objection.routed_at.is_(None),
+                Objection.status == ObjectionStatus.OPEN,
+                Objection.dataset_id.in_(ours),
+            )
+            .order_by(Objection.id)
+            .limit(limit)
         )
-        .order_by(Objection.id)
-        .limit(limit)
     )
+    objection_due = _route_due(session, OBJECT_TYPE, ROUTE_DEADLINE, [o.id for o in objections])
     if not city:
         return Queues(
-            objections=tickets(session, list(objections)),
+            objection_due=objection_due,
+            objections=tickets(session, objections),
             comments=list(
                 session.scalars(
                     select(Comment)
@@ -367,17 +388,20 @@ def moderation_queues(session: Session, actor: Actor | None, *, limit: int = 200
                 .limit(limit),
             ),
         )
+    demands = list(
+        session.scalars(
+            select(DataDemand)
+            .where(DataDemand.status == DemandStatus.PENDING)
+            .options(selectinload(DataDemand.suggested_agency))
+            .order_by(DataDemand.id)
+            .limit(limit)
+        )
+    )
     return Queues(
-        objections=tickets(session, list(objections)),
-        demands=list(
-            session.scalars(
-                select(DataDemand)
-                .where(DataDemand.status == DemandStatus.PENDING)
-                .options(selectinload(DataDemand.suggested_agency))
-                .order_by(DataDemand.id)
-                .limit(limit)
-            )
-        ),
+        objection_due=objection_due,
+        demand_due=_route_due(session, DEMAND_TYPE, DEMAND_ROUTE_DEADLINE, [d.id for d in demands]),
+        objections=tickets(session, objections),
+        demands=demands,
         comments=list(
             session.scalars(
                 select(Comment)

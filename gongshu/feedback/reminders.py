@@ -7,7 +7,9 @@ them on the day before and on the due day, and once when overdue:
 - ``feedback.objection`` (a routed objection or error report): the answering agency's
   data officers;
 - ``feedback.demand`` (a routed data demand): the agency's data officers;
-- ``feedback.appeal`` (a rights appeal): the bureau admins and the provider's officers.
+- ``feedback.appeal`` (a rights appeal): the bureau admins and the provider's officers;
+- ``feedback.objection_route`` and ``feedback.demand_route`` (a ticket or demand waiting to
+  be routed or screened out): the bureau admins.
 
 ``gongshu feedback remind`` runs the same sweep by hand.
 """
@@ -17,9 +19,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from gongshu.feedback import common
-from gongshu.feedback.demands import DEMAND_DEADLINE
+from gongshu.feedback.demands import DEMAND_DEADLINE, DEMAND_ROUTE_DEADLINE
 from gongshu.feedback.models import Appeal, DataDemand
-from gongshu.feedback.tickets import APPEAL_DEADLINE, FEEDBACK_DEADLINE
+from gongshu.feedback.tickets import APPEAL_DEADLINE, FEEDBACK_DEADLINE, ROUTE_DEADLINE
 from gongshu.governance.models import Objection
 from gongshu.i18n import N_
 from gongshu.notices.reminders import register_deadline_audience
@@ -28,6 +30,8 @@ from gongshu.workdays.models import Deadline
 STEP_OBJECTION = N_("答复公众异议和纠错")
 STEP_DEMAND = N_("答复数据需求")
 STEP_APPEAL = N_("处理权益申诉")
+STEP_ROUTE_OBJECTION = N_("转办公众异议和纠错")
+STEP_ROUTE_DEMAND = N_("审核转办数据需求")
 
 
 def _objection_audience(session: Session, deadline: Deadline) -> list[int]:
@@ -59,3 +63,13 @@ register_deadline_audience(
 register_deadline_audience(
     APPEAL_DEADLINE, _appeal_audience, label=STEP_APPEAL, link=lambda d: f"/appeals/{d.object_id}"
 )
+for kind, label in (
+    (ROUTE_DEADLINE, STEP_ROUTE_OBJECTION),
+    (DEMAND_ROUTE_DEADLINE, STEP_ROUTE_DEMAND),
+):
+    register_deadline_audience(
+        kind,
+        lambda session, _deadline: common.bureau(session),
+        label=label,
+        link=lambda d: "/moderation",
+    )

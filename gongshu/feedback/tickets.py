@@ -66,6 +66,8 @@ from gongshu.workdays.service import close_deadline, open_deadline
 
 OBJECT_TYPE = "objection"  # the governance ticket's audit object type
 FEEDBACK_DEADLINE = "feedback.objection"
+#: The bureau's deadline to route (or screen out) a ticket, from the day it is filed.
+ROUTE_DEADLINE = "feedback.objection_route"
 APPEAL_TYPE = "feedback_appeal"
 APPEAL_DEADLINE = "feedback.appeal"
 COMMENT_TYPE = "feedback_comment"
@@ -206,6 +208,14 @@ def file_feedback(
         session.add(objection)
         session.flush()
         objection.dataset = dataset
+        open_deadline(
+            session,
+            object_type=OBJECT_TYPE,
+            object_id=objection.id,
+            kind=ROUTE_DEADLINE,
+            start=local_today(),
+            working_days=get_settings().feedback_route_days,
+        )
         common.tell(
             session,
             common.bureau(session),
@@ -249,6 +259,9 @@ def route_feedback(
             objection.agency_id = data.agency_id
         objection.routed_at = utcnow()
         objection.routed_by_id = actor.user_id
+        close_deadline(
+            session, object_type=OBJECT_TYPE, object_id=objection.id, kind=ROUTE_DEADLINE
+        )
         days = get_settings().feedback_reply_days
         deadline = open_deadline(
             session,
@@ -300,6 +313,9 @@ def screen_out_feedback(
         objection.answered_at = now
         objection.answered_by_id = actor.user_id
         objection.closed_at = now
+        close_deadline(
+            session, object_type=OBJECT_TYPE, object_id=objection.id, kind=ROUTE_DEADLINE
+        )
         common.tell(
             session,
             [objection.created_by_id],

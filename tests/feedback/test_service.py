@@ -342,6 +342,47 @@ def test_the_provider_is_reminded_of_a_reply_coming_due(db, town):
     assert [n.link for n in notices] == ["/moderation/replies"]
 
 
+def test_the_bureau_has_working_days_to_route_what_the_public_files(db, town):
+    from gongshu.feedback import reminders  # registers the routing deadlines' audiences
+    from gongshu.notices.reminders import send_deadline_reminders
+
+    assert reminders.STEP_ROUTE_OBJECTION
+    ticket, screened = _file(db, town), _file(db, town, kind="objection")
+    demand = demands.file_demand(
+        db, town.alice.actor, DemandIn(title="公交实时位置", description="希望开放公交实时位置")
+    )
+
+    def routing(kind: str, object_id: int) -> Deadline:
+        return db.scalars(
+            select(Deadline).where(Deadline.kind == kind, Deadline.object_id == object_id)
+        ).one()
+
+    due = routing("feedback.objection_route", ticket.id)
+    assert due.working_days == 2 and due.closed_at is None
+    assert routing("feedback.demand_route", demand.id).closed_at is None
+    queues = queries.moderation_queues(db, town.bureau.actor)
+    assert queues.objection_due[ticket.id][0].id == due.id
+    assert queues.objection_due[ticket.id][1] is not None  # working days left
+    assert queues.demand_due[demand.id][0].due_on == due.due_on
+
+    counts = send_deadline_reminders(db, today=due.due_on)
+    assert counts["due_soon"] >= 3
+    told = db.scalars(
+        select(Notice.link).where(
+            Notice.user_id == town.bureau.user.id, Notice.kind.like("deadline.%")
+        )
+    ).all()
+    assert told and set(told) == {"/moderation"}
+
+    tickets.route_feedback(db, town.bureau.actor, ticket.id, RouteIn())
+    tickets.screen_out_feedback(db, town.bureau.actor, screened.id, "与数据无关")
+    demands.reject_demand(db, town.bureau.actor, demand.id, "重复的需求")
+    assert routing("feedback.objection_route", ticket.id).closed_at is not None
+    assert routing("feedback.objection_route", screened.id).closed_at is not None
+    assert routing("feedback.demand_route", demand.id).closed_at is not None
+    assert queries.moderation_queues(db, town.bureau.actor).objection_due == {}
+
+
 def test_cli(cli_settings) -> None:
     from typer.testing import CliRunner
 
