@@ -125,6 +125,34 @@ def test_index_follows_create_edit_and_agency_rename(
     assert search("市场监督").total == 0
 
 
+def test_a_transaction_searches_its_own_unflushed_changes_and_a_rollback_leaves_none(
+    db: Session, search: Search, make_dataset: Callable[..., Dataset]
+) -> None:
+    ds = make_dataset(title="公交线路信息")
+    nested = db.begin_nested()
+    ds.title = "地铁线路信息"  # not flushed, not indexed yet: the search syncs first
+    assert _titles(search("ditie")) == ["地铁线路信息"]
+    nested.rollback()
+    assert _titles(search("gongjiao")) == ["公交线路信息"]
+    assert search("ditie").total == 0
+
+
+def test_every_reader_of_the_index_syncs_first() -> None:
+    """A module that reads the index tables must call ``indexer.sync`` (or read through one
+    that does), or its transaction's own changes would be missing from what it reads."""
+    import pathlib
+
+    root = pathlib.Path(service.__file__).resolve().parents[1]
+    exempt = {"search/indexer.py", "search/models.py", "models.py"}
+    for path in root.rglob("*.py"):
+        name = path.relative_to(root).as_posix()
+        if name in exempt or name.startswith("migrations/"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if any(t in text for t in ("SearchDoc", "SearchToken", "SearchTag", "SearchFacet")):
+            assert "indexer.sync(session)" in text, f"{name} reads the index without syncing"
+
+
 def test_deleted_entries_leave_the_index(db: Session, make_dataset: Callable[..., Dataset]) -> None:
     ds = make_dataset(title="公交线路信息")
     db.delete(ds)
