@@ -229,6 +229,18 @@ def download(url: str, expected: int, tenth: threading.Event) -> dict[str, Any]:
     return {"seconds": seconds, "rows": rows, "columns": len(header), "bytes": size}
 
 
+def sampled_download(url: str, rows: int, pid: int) -> tuple[dict[str, Any], MemorySampler, int]:
+    """``download`` while a sampler watches the server: (result, sampler, RSS before)."""
+    sampler = MemorySampler(pid)
+    before = sampler.rss()
+    sampler.start()
+    try:
+        return download(url, rows, sampler.settled), sampler, before
+    finally:
+        sampler.halt.set()
+        sampler.join()
+
+
 def pyarrow_baseline(parquet_path: Path) -> dict[str, Any]:
     """pyarrow reading the version's Parquet file and writing CSV to /dev/null."""
     import pyarrow as pa
@@ -268,20 +280,10 @@ def bench_download(rows: int) -> dict[str, Any]:
             pages = page_times(f"{base}/dataset/{slug}")
             log(f"   dataset page: p50 {pages['page_p50_ms']} ms, p95 {pages['page_p95_ms']} ms")
             url = f"{base}/dataset/{slug}/download.csv"
-            sampler = MemorySampler(server.pid)
-            before = sampler.rss()
-            sampler.start()
-            got = download(url, rows, sampler.settled)
-            sampler.halt.set()
-            sampler.join()
+            got, sampler, before = sampled_download(url, rows, server.pid)
             # The same download again: what a warm server holds while it serves one more
             # (the first one's climb includes the allocators' one-time growth).
-            warm = MemorySampler(server.pid)
-            warm_before = warm.rss()
-            warm.start()
-            again = download(url, rows, warm.settled)
-            warm.halt.set()
-            warm.join()
+            again, warm, warm_before = sampled_download(url, rows, server.pid)
         base_run = pyarrow_baseline(parquet_path)
     ours_rate = got["rows"] / got["seconds"]
     arrow_rate = base_run["rows"] / base_run["seconds"]

@@ -17,6 +17,9 @@ from gongshu.errors import NotAuthenticated, NotFound, PermissionDenied, Validat
 from gongshu.i18n import N_
 from gongshu.notices.service import notify, users_with_role
 from gongshu.portal.openness import is_anonymous, is_public
+from gongshu.settings import get_settings
+from gongshu.workdays.calendar import local_today
+from gongshu.workdays.service import open_deadline
 
 M_SIGN_IN = N_("请先登录后再提交")
 M_NO_ENTRY = N_("数据目录不存在或未公开")
@@ -100,6 +103,18 @@ def officers(session: Session, agency_id: int | None) -> list[int]:
 
 def bureau(session: Session) -> list[int]:
     return users_with_role(session, Role.BUREAU_ADMIN)
+
+
+def open_routing_deadline(session: Session, object_type: str, object_id: int, kind: str) -> None:
+    """The bureau's deadline to route (or screen out) what the public has just filed."""
+    open_deadline(
+        session,
+        object_type=object_type,
+        object_id=object_id,
+        kind=kind,
+        start=local_today(),
+        working_days=get_settings().feedback_route_days,
+    )
 
 
 def tell(

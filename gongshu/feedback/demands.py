@@ -137,14 +137,7 @@ def file_demand(session: Session, actor: Actor | None, data: DemandIn) -> DataDe
         )
         session.add(demand)
         session.flush()
-        open_deadline(
-            session,
-            object_type=DEMAND_TYPE,
-            object_id=demand.id,
-            kind=DEMAND_ROUTE_DEADLINE,
-            start=local_today(),
-            working_days=get_settings().feedback_route_days,
-        )
+        common.open_routing_deadline(session, DEMAND_TYPE, demand.id, DEMAND_ROUTE_DEADLINE)
         common.tell(
             session,
             common.bureau(session),

@@ -354,79 +354,54 @@ def moderation_queues(session: Session, actor: Actor | None, *, limit: int = 200
     else:
         in_scope = Dataset.region_id == actor.region_id
     ours = select(Dataset.id).where(in_scope)
-    objections = list(
-        session.scalars(
-            _ticket_query()
-            .where(
-                Objection.routed_at.is_(None),
-                Objection.status == ObjectionStatus.OPEN,
-                Objection.dataset_id.in_(ours),
-            )
-            .order_by(Objection.id)
-            .limit(limit)
-        )
+
+    def oldest(stmt: Select[Any], model: Any) -> list[Any]:
+        return list(session.scalars(stmt.order_by(model.id).limit(limit)))
+
+    objections = oldest(
+        _ticket_query().where(
+            Objection.routed_at.is_(None),
+            Objection.status == ObjectionStatus.OPEN,
+            Objection.dataset_id.in_(ours),
+        ),
+        Objection,
     )
     objection_due = _route_due(session, OBJECT_TYPE, ROUTE_DEADLINE, [o.id for o in objections])
+    pending_comments = (
+        select(Comment)
+        .where(Comment.status == ModerationStatus.PENDING)
+        .options(selectinload(Comment.dataset))
+    )
+    open_appeals = select(Appeal).where(Appeal.status == AppealStatus.OPEN)
     if not city:
         return Queues(
             objection_due=objection_due,
             objections=tickets(session, objections),
-            comments=list(
-                session.scalars(
-                    select(Comment)
-                    .where(Comment.status == ModerationStatus.PENDING, Comment.dataset_id.in_(ours))
-                    .options(selectinload(Comment.dataset))
-                    .order_by(Comment.id)
-                    .limit(limit)
-                )
-            ),
+            comments=oldest(pending_comments.where(Comment.dataset_id.in_(ours)), Comment),
             appeals=_appeals(
                 session,
-                select(Appeal)
-                .where(Appeal.status == AppealStatus.OPEN, Appeal.dataset_id.in_(ours))
-                .order_by(Appeal.id)
-                .limit(limit),
+                open_appeals.where(Appeal.dataset_id.in_(ours)).order_by(Appeal.id).limit(limit),
             ),
         )
-    demands = list(
-        session.scalars(
-            select(DataDemand)
-            .where(DataDemand.status == DemandStatus.PENDING)
-            .options(selectinload(DataDemand.suggested_agency))
-            .order_by(DataDemand.id)
-            .limit(limit)
-        )
+    demands = oldest(
+        select(DataDemand)
+        .where(DataDemand.status == DemandStatus.PENDING)
+        .options(selectinload(DataDemand.suggested_agency)),
+        DataDemand,
     )
     return Queues(
         objection_due=objection_due,
         demand_due=_route_due(session, DEMAND_TYPE, DEMAND_ROUTE_DEADLINE, [d.id for d in demands]),
         objections=tickets(session, objections),
         demands=demands,
-        comments=list(
-            session.scalars(
-                select(Comment)
-                .where(Comment.status == ModerationStatus.PENDING)
-                .options(selectinload(Comment.dataset))
-                .order_by(Comment.id)
-                .limit(limit)
-            )
+        comments=oldest(pending_comments, Comment),
+        reuses=oldest(
+            select(Reuse)
+            .where(Reuse.status == ModerationStatus.PENDING)
+            .options(selectinload(Reuse.datasets)),
+            Reuse,
         ),
-        reuses=list(
-            session.scalars(
-                select(Reuse)
-                .where(Reuse.status == ModerationStatus.PENDING)
-                .options(selectinload(Reuse.datasets))
-                .order_by(Reuse.id)
-                .limit(limit)
-            )
-        ),
-        appeals=_appeals(
-            session,
-            select(Appeal)
-            .where(Appeal.status == AppealStatus.OPEN)
-            .order_by(Appeal.id)
-            .limit(limit),
-        ),
+        appeals=_appeals(session, open_appeals.order_by(Appeal.id).limit(limit)),
     )
 
 

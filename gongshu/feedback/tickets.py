@@ -208,14 +208,7 @@ def file_feedback(
         session.add(objection)
         session.flush()
         objection.dataset = dataset
-        open_deadline(
-            session,
-            object_type=OBJECT_TYPE,
-            object_id=objection.id,
-            kind=ROUTE_DEADLINE,
-            start=local_today(),
-            working_days=get_settings().feedback_route_days,
-        )
+        common.open_routing_deadline(session, OBJECT_TYPE, objection.id, ROUTE_DEADLINE)
         common.tell(
             session,
             common.bureau(session),
